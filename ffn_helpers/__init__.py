@@ -1,0 +1,32 @@
+"""ffn_helpers: the boilerplate behind *Feedforward Networks in PyTorch*.
+
+One concern a module: ``data`` (MNIST, online or offline), ``training`` (the training
+recipe and evaluation), ``plotting`` (shared figures), ``devices`` (devices and seeds),
+``notebook`` (glue for the book's prose). The models live in the chapters.
+"""
+
+from .data import MNISTUnavailableError, check_mnist, ensure_mnist, load_mnist, mnist_tensors
+from .devices import get_device, resolve_device, set_seed
+from .notebook import glue
+from .plotting import plot_curves, show_digits, use_book_style
+from .training import History, accuracy, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "History",
+    "MNISTUnavailableError",
+    "accuracy",
+    "check_mnist",
+    "ensure_mnist",
+    "get_device",
+    "glue",
+    "load_mnist",
+    "mnist_tensors",
+    "plot_curves",
+    "resolve_device",
+    "set_seed",
+    "show_digits",
+    "train",
+    "use_book_style",
+]

@@ -1,0 +1,69 @@
+"""Devices and seeds: pick the accelerator that is there, make runs repeatable."""
+
+from __future__ import annotations
+
+import random
+from typing import Union
+
+import numpy as np
+import torch
+
+DeviceLike = Union[str, torch.device]
+
+
+def get_device() -> torch.device:
+    """Return the best available device: CUDA, then Apple MPS, then the CPU.
+
+    Example:
+        >>> get_device()  # on a laptop without a GPU  # doctest: +SKIP
+        device(type='cpu')
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_device(device: DeviceLike) -> torch.device:
+    """Turn ``"cpu"``, ``"cuda"``, ``"cuda:0"``, ``"mps"`` or a ``torch.device`` into a usable device.
+
+    Raises TypeError for other types and ValueError for a string that names no device
+    or a device this machine does not have.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    if isinstance(device, str):
+        try:
+            device = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{device!r} is not a device name; use 'cpu', 'cuda', 'cuda:0', 'mps' or get_device()"
+            ) from exc
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device must be a str or torch.device, not {type(device).__name__}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but CUDA is not available here; try get_device()")
+    if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' was asked for, but Apple MPS is not available here; try get_device()")
+    return device
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and torch (all devices) with one integer.
+
+    Example:
+        >>> set_seed(0); a = torch.rand(2)
+        >>> set_seed(0); bool(torch.equal(a, torch.rand(2)))
+        True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device

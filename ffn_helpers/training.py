@@ -1,0 +1,335 @@
+"""The training recipe as one function, and evaluation.
+
+``train`` repeats the five steps every chapter teaches (zero the gradients, forward,
+loss, backward, step) for a fixed number of iterations. It takes either a
+``DataLoader`` (the classic path) or a pair of in-memory tensors (the fast path: whole
+batches are sliced out of one tensor, no per-image work). A model with a ``penalty()``
+method gets that term added to its loss, as in the book's L2 chapter.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional, Union
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .devices import DeviceLike, resolve_device
+
+Data = Union[DataLoader, tuple]
+
+
+@dataclass
+class History:
+    """What happened during :func:`train`.
+
+    ``iterations`` are the iterations at which the model was evaluated, with the test
+    (and optionally training) accuracy in percent at each. ``losses`` holds the loss of
+    every iteration; ``elapsed`` the seconds since the start at each evaluation;
+    ``seconds`` the whole run and ``eval_seconds`` the part spent evaluating.
+    """
+
+    iterations: list[int] = field(default_factory=list)
+    test_accuracies: list[float] = field(default_factory=list)
+    train_accuracies: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    elapsed: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    eval_seconds: float = 0.0
+
+    @property
+    def final_accuracy(self) -> float:
+        """Test accuracy (percent) at the last evaluation."""
+        if not self.test_accuracies:
+            raise ValueError("this run was not evaluated on a test set")
+        return self.test_accuracies[-1]
+
+    @property
+    def train_seconds(self) -> float:
+        """Seconds spent training, evaluation excluded."""
+        return self.seconds - self.eval_seconds
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _check_model(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    return model
+
+
+def _check_tensors(data, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise TypeError(f"{what} must be a DataLoader or a pair (inputs, labels) of tensors")
+    inputs, labels = data
+    if inputs.shape[0] != labels.shape[0]:
+        raise ValueError(f"{what} has {inputs.shape[0]} inputs but {labels.shape[0]} labels")
+    if inputs.shape[0] == 0:
+        raise ValueError(f"{what} is empty")
+    return inputs, labels
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _sync(device: torch.device) -> None:
+    """Wait for queued accelerator work, so that a clock reading means something."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def _check_output(outputs: torch.Tensor, labels: torch.Tensor) -> None:
+    """Fail early, with a clear message, when the model's output cannot fit the labels."""
+    if outputs.dim() != 2 or outputs.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"the model returned shape {tuple(outputs.shape)} for a batch of {labels.shape[0]} labels; "
+            "a classifier must return (batch, classes) logits (did you forget to flatten the images?)"
+        )
+    if labels.dtype == torch.int64 and int(labels.max()) >= outputs.shape[1]:
+        raise ValueError(
+            f"the model returns {outputs.shape[1]} scores per example but a label is {int(labels.max())}; "
+            "the output layer needs one unit per class"
+        )
+
+
+def progress_default() -> bool:
+    """Show progress bars interactively, never under CI or when ``FFN_PROGRESS=0``.
+
+    Example:
+        >>> import os; os.environ["FFN_PROGRESS"] = "0"; progress_default()
+        False
+    """
+    setting = os.environ.get("FFN_PROGRESS", "").strip().lower()
+    if setting in {"0", "false", "no", "off"}:
+        return False
+    if setting in {"1", "true", "yes", "on"}:
+        return True
+    if os.environ.get("CI"):
+        return False
+    return "ipykernel" in sys.modules or sys.stderr.isatty()
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _tensor_batches(
+    inputs: torch.Tensor, labels: torch.Tensor, batch_size: int, generator: torch.Generator, device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless shuffled batches sliced from in-memory tensors (drops each epoch's ragged tail)."""
+    n = inputs.shape[0]
+    if batch_size > n:
+        raise ValueError(f"batch_size {batch_size} is larger than the {n} training examples")
+    while True:
+        order = torch.randperm(n, generator=generator).to(device)
+        for start in range(0, n - batch_size + 1, batch_size):
+            index = order[start : start + batch_size]
+            yield inputs[index], labels[index]
+
+
+def _loader_batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless batches from a DataLoader, moved to ``device``."""
+    while True:
+        empty = True
+        for inputs, labels in loader:
+            empty = False
+            yield inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        if empty:
+            raise ValueError("the training DataLoader yielded no batches")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000, device: Optional[DeviceLike] = None) -> float:
+    """Return the percentage of ``data`` that ``model`` classifies correctly.
+
+    ``data`` is a DataLoader or a pair ``(inputs, labels)``. The model is evaluated in
+    ``eval()`` mode under ``torch.no_grad()`` and put back in the mode it was in.
+    Inputs go to ``device`` (default: where the model's parameters are).
+
+    Example:
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+        >>> 0.0 <= accuracy(model, (torch.rand(50, 1, 28, 28), torch.randint(0, 10, (50,)))) <= 100.0
+        True
+    """
+    _check_model(model)
+    _positive_int("batch_size", batch_size)
+    device = _model_device(model) if device is None else resolve_device(device)
+    if isinstance(data, DataLoader):
+        batches = ((x.to(device), y.to(device)) for x, y in data)
+    else:
+        inputs, labels = _check_tensors(data, "data")
+        batches = (
+            (inputs[i : i + batch_size].to(device), labels[i : i + batch_size].to(device))
+            for i in range(0, inputs.shape[0], batch_size)
+        )
+    was_training = model.training
+    model.eval()
+    try:
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        total = 0
+        for x, y in batches:
+            outputs = model(x)
+            _check_output(outputs, y)
+            correct += (outputs.argmax(dim=1) == y).sum()
+            total += y.shape[0]
+    finally:
+        model.train(was_training)
+    if total == 0:
+        raise ValueError("data holds no examples")
+    return 100.0 * correct.item() / total
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train(
+    model: nn.Module,
+    train_data: Data,
+    test_data: Optional[Data] = None,
+    *,
+    iterations: int = 3000,
+    batch_size: Optional[int] = None,
+    lr: float = 0.1,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    scheduler=None,
+    loss_fn: Optional[Callable] = None,
+    eval_every: Optional[int] = 500,
+    train_eval: bool = False,
+    device: Optional[DeviceLike] = None,
+    seed: Optional[int] = 0,
+    progress: Optional[bool] = None,
+) -> History:
+    """Train ``model`` for ``iterations`` mini-batch steps and return its :class:`History`.
+
+    Each iteration: zero the gradients, forward, loss (plus ``model.penalty()`` when the
+    model has one), backward, optimizer step (then ``scheduler.step()`` if given).
+
+    - ``train_data``: a DataLoader (its own batch size is used) or a pair of tensors
+      ``(inputs, labels)``, shuffled every epoch with a generator seeded by ``seed``,
+      in batches of ``batch_size`` (default 100).
+    - ``test_data``: evaluated every ``eval_every`` iterations and at the end; with
+      ``train_eval=True`` the training data is evaluated too.
+    - ``optimizer``: default ``SGD(model.parameters(), lr=lr)``; ``loss_fn``: default
+      ``nn.CrossEntropyLoss()``.
+    - ``device``: default where the model is; the model and every batch are moved there.
+    - ``seed``: also seeds torch's global generator (dropout, a DataLoader's shuffling);
+      ``None`` leaves all randomness alone.
+    - ``progress``: a tqdm bar; default on only in an interactive session (see
+      :func:`progress_default`).
+
+    Example:
+        >>> x, y = torch.rand(200, 1, 28, 28), torch.randint(0, 10, (200,))
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+        >>> history = train(model, (x, y), (x, y), iterations=20, batch_size=50, eval_every=10, progress=False)
+        >>> history.iterations, len(history.losses)
+        ([10, 20], 20)
+    """
+    _check_model(model)
+    _positive_int("iterations", iterations)
+    if eval_every is not None:
+        _positive_int("eval_every", eval_every)
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, not {type(optimizer).__name__}")
+    device = _model_device(model) if device is None else resolve_device(device)
+    model.to(device)
+    if seed is not None:
+        torch.manual_seed(seed)
+
+    if isinstance(train_data, DataLoader):
+        if batch_size is not None and batch_size != train_data.batch_size:
+            raise ValueError(
+                f"batch_size={batch_size} conflicts with the DataLoader's batch size {train_data.batch_size}; "
+                "leave batch_size out when passing a DataLoader"
+            )
+        batches = _loader_batches(train_data, device)
+        train_eval_data = train_data
+    else:
+        batch_size = _positive_int("batch_size", 100 if batch_size is None else batch_size)
+        inputs, labels = _check_tensors(train_data, "train_data")
+        inputs, labels = inputs.to(device), labels.to(device)
+        generator = torch.Generator().manual_seed(0 if seed is None else seed)
+        if seed is None:
+            generator.seed()
+        batches = _tensor_batches(inputs, labels, batch_size, generator, device)
+        train_eval_data = (inputs, labels)
+    if test_data is not None and not isinstance(test_data, DataLoader):
+        test_data = _check_tensors(test_data, "test_data")
+
+    optimizer = optimizer if optimizer is not None else torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    penalty = getattr(model, "penalty", None)
+    penalty = penalty if callable(penalty) else None
+    show = progress_default() if progress is None else bool(progress)
+
+    history = History()
+    losses = torch.empty(iterations, device=device)
+    steps = range(1, iterations + 1)
+    if show:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc=type(model).__name__, leave=False)
+
+    model.train()
+    _sync(device)
+    start = time.perf_counter()
+    for it in steps:
+        x, y = next(batches)
+        optimizer.zero_grad(set_to_none=True)
+        outputs = model(x)
+        if it == 1:
+            _check_output(outputs, y)
+        loss = loss_fn(outputs, y)
+        if penalty is not None:
+            loss = loss + penalty()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses[it - 1] = loss.detach()
+
+        if (eval_every is not None and it % eval_every == 0) or it == iterations:
+            if test_data is None and not train_eval:
+                continue
+            _sync(device)
+            eval_start = time.perf_counter()
+            history.iterations.append(it)
+            if test_data is not None:
+                history.test_accuracies.append(accuracy(model, test_data, device=device))
+            if train_eval:
+                history.train_accuracies.append(accuracy(model, train_eval_data, device=device))
+            now = time.perf_counter()
+            history.eval_seconds += now - eval_start
+            history.elapsed.append(now - start)
+            if show:
+                steps.set_postfix(loss=f"{losses[it - 1].item():.3f}", acc=history.test_accuracies[-1:])
+    _sync(device)
+    history.seconds = time.perf_counter() - start
+    history.losses = losses.tolist()
+    return history

@@ -1,0 +1,46 @@
+"""ffn_helpers.devices: device choice and seeding."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from ffn_helpers import get_device, resolve_device, set_seed
+
+
+def test_get_device_returns_a_usable_device():
+    device = get_device()
+    assert device.type in {"cuda", "mps", "cpu"}
+    assert torch.ones(2, device=device).sum().item() == 2
+    if not torch.cuda.is_available():
+        assert device.type != "cuda"
+
+
+def test_set_seed_makes_python_numpy_and_torch_repeat():
+    set_seed(123)
+    first = (random.random(), np.random.rand(), torch.rand(3))
+    set_seed(123)
+    second = (random.random(), np.random.rand(), torch.rand(3))
+    assert first[0] == second[0] and first[1] == second[1] and torch.equal(first[2], second[2])
+
+
+@pytest.mark.parametrize("seed, error", [(1.5, TypeError), ("1", TypeError), (True, TypeError), (-1, ValueError), (2**32, ValueError)])
+def test_set_seed_rejects_bad_seeds(seed, error):
+    with pytest.raises(error):
+        set_seed(seed)
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match="not a device name"):
+        resolve_device("gpu")
+    with pytest.raises(TypeError):
+        resolve_device(0.5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_missing_cuda_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        resolve_device("cuda")
