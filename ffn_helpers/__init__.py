@@ -2,11 +2,13 @@
 
 One concern a module: ``data`` (MNIST, online or offline), ``training`` (the training
 recipe and evaluation), ``plotting`` (shared figures), ``devices`` (devices and seeds),
-``notebook`` (glue for the book's prose). The models live in the chapters.
+``models`` (Part II's network as a builder, for later chapters), ``notebook`` (glue for
+the book's prose). The models a chapter teaches live in that chapter.
 """
 
 from .data import MNISTUnavailableError, check_mnist, ensure_mnist, load_mnist, mnist_tensors
 from .devices import get_device, resolve_device, set_seed
+from .models import feedforward
 from .notebook import glue
 from .plotting import plot_curves, show_digits, use_book_style
 from .training import History, accuracy, train
@@ -19,6 +21,7 @@ __all__ = [
     "accuracy",
     "check_mnist",
     "ensure_mnist",
+    "feedforward",
     "get_device",
     "glue",
     "load_mnist",

@@ -151,3 +151,18 @@ def test_bad_models_and_data_are_named():
 def test_missing_cuda_is_named():
     with pytest.raises(ValueError, match="CUDA is not available"):
         quick(small_model(), tiny_data(), device="cuda")
+
+
+def test_feedforward_builder():
+    from ffn_helpers import feedforward
+
+    model_e = feedforward()
+    assert sum(p.numel() for p in model_e.parameters()) == 784 * 100 + 100 + 2 * (100 * 100 + 100) + 100 * 10 + 10
+    assert model_e(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    assert isinstance(feedforward((100,), nn.Tanh)[2], nn.Tanh)
+    with pytest.raises(ValueError, match="hidden"):
+        feedforward((100, 0))
+    with pytest.raises(ValueError, match="classes"):
+        feedforward(classes=0)
+    with pytest.raises(TypeError, match="activation"):
+        feedforward(activation=torch.relu)
