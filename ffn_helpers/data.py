@@ -152,8 +152,14 @@ def _download_with_torchvision(root: Path, names: list[str]) -> None:
         # torchvision prints its progress and its failures; keep notebooks' output stable.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             torchvision.datasets.MNIST(scratch, train=True, download=True)
+        failed = []
         for name in names:
-            _install_verified(name, (scratch / "MNIST" / "raw" / name).read_bytes(), raw_folder(root))
+            try:
+                _install_verified(name, (scratch / "MNIST" / "raw" / name).read_bytes(), raw_folder(root))
+            except (OSError, MNISTUnavailableError) as exc:
+                failed.append(f"{name}: {exc}")
+        if failed:
+            raise MNISTUnavailableError("downloaded files failed verification: " + "; ".join(failed))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -328,6 +334,7 @@ def ensure_mnist(root: PathLike = "data", download: bool = True) -> Path:
         except Exception as exc:  # no network, a mirror down, a bad download...
             reasons.append(f"download failed ({type(exc).__name__}: {exc})")
             log.info("torchvision download failed, rebuilding from the offline copy: %s", exc)
+            bad = [name for name, state in check_mnist(root).items() if state != "ok"]
     else:
         reasons.append("download=False")
 

@@ -155,3 +155,44 @@ def test_offline_package_is_found_and_checks_out():
 def test_bad_arguments(call, error):
     with pytest.raises(error):
         call()
+
+
+class FakeMNIST:
+    """Stands in for torchvision.datasets.MNIST(download=True): copies files as a download would."""
+
+    source = None
+    damage = None
+
+    def __init__(self, root, train=True, download=False):
+        import shutil
+
+        raw = Path(root) / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for name in PUBLISHED_MD5:
+            shutil.copy(self.source / "MNIST" / "raw" / name, raw / name)
+        if self.damage:
+            (raw / self.damage).write_bytes(b"not mnist")
+
+
+def test_download_path_verifies_and_moves_files_in(mnist_root, tmp_path, monkeypatch):
+    import torchvision
+
+    FakeMNIST.source, FakeMNIST.damage = mnist_root, None
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    monkeypatch.setattr(data, "rebuild_from_offline_package", lambda *a, **k: pytest.fail("should download"))
+    ensure_mnist(tmp_path)
+    assert set(check_mnist(tmp_path).values()) == {"ok"}
+    assert [p.name for p in tmp_path.iterdir()] == ["MNIST"], "the scratch download folder was left behind"
+
+
+def test_a_bad_download_falls_back_to_the_offline_copy(mnist_root, tmp_path, monkeypatch):
+    import torchvision
+
+    FakeMNIST.source, FakeMNIST.damage = mnist_root, "t10k-images-idx3-ubyte"
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    rebuilt = []
+    monkeypatch.setattr(data, "rebuild_from_offline_package", lambda root, names: rebuilt.extend(names))
+    ensure_mnist(tmp_path)
+    # The verified downloads are kept; the offline copy is asked only for the bad one.
+    assert rebuilt == ["t10k-images-idx3-ubyte"]
+    assert check_mnist(tmp_path)["t10k-labels-idx1-ubyte"] == "ok"
