@@ -1,0 +1,126 @@
+"""ffn_helpers.bench: argument handling, and both pipelines on tiny fake data (no MNIST, no timing checks)."""
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from ffn_helpers import bench
+from ffn_helpers.bench import RunResult, fast_path, parse_args, source_pipeline, summary_line
+
+
+def tiny_tensors(n=120, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def test_defaults_are_the_source_setting():
+    args = parse_args([])
+    assert (args.iterations, args.eval_every, args.seed, args.root, args.quick) == (3000, 500, 0, "data", False)
+
+
+def test_quick_mode_is_shorter():
+    args = parse_args(["--quick"])
+    assert args.quick and args.iterations == bench.QUICK_ITERATIONS < bench.FULL_ITERATIONS
+    assert args.eval_every == bench.QUICK_EVAL_EVERY
+
+
+def test_explicit_values():
+    args = parse_args(["--iterations", "50", "--eval-every", "25", "--seed", "3", "--root", "somewhere"])
+    assert (args.iterations, args.eval_every, args.seed, args.root) == (50, 25, 3, "somewhere")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--iterations", "0"], "positive whole number"),
+        (["--iterations", "ten"], "positive whole number"),
+        (["--eval-every", "-5"], "positive whole number"),
+        (["--seed", "-1"], "seed in [0, 2**32)"),
+        (["--quick", "--iterations", "100"], "either --quick or --iterations"),
+        (["--fast"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments_exit_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- results
+
+
+def test_summary_line_format():
+    source = RunResult("source pipeline", 10, 41.23, 30.0, 5.0)
+    fast = RunResult("fast path", 10, 3.1, 3.0, 0.1)
+    assert summary_line(source, fast) == "source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x"
+    with pytest.raises(ValueError):
+        summary_line(source, RunResult("fast path", 10, 0.0, 0.0, 0.0))
+
+
+def test_run_result_properties():
+    result = RunResult("x", 100, 2.0, 1.5, 0.5, accuracies=[90.0, 95.0], evaluated_at=[50, 100])
+    assert result.accuracy == 95.0
+    assert result.ms_per_iteration == pytest.approx(15.0)
+    with pytest.raises(ValueError, match="never evaluated"):
+        RunResult("y", 1, 1.0, 1.0, 0.0).accuracy
+
+
+# --------------------------------------------------------------------------- the two pipelines, tiny
+
+
+def test_source_pipeline_on_tiny_data():
+    x, y = tiny_tensors()
+    data = TensorDataset(x, y)
+    result = source_pipeline(data, data, iterations=7, eval_every=3, batch_size=50)
+    # 120 examples in batches of 50 give 3 batches an epoch (the last one short): 7 steps span 3 epochs
+    assert result.iterations == 7 and result.evaluated_at == [3, 6, 7]
+    assert all(0.0 <= a <= 100.0 for a in result.accuracies)
+    parts = result.data_seconds + result.step_seconds + result.eval_seconds
+    assert 0 < parts <= result.seconds
+
+
+def test_fast_path_on_tiny_data():
+    x, y = tiny_tensors()
+    result = fast_path((x, y), (x, y), iterations=6, eval_every=3, batch_size=40)
+    assert result.name == "fast path" and result.evaluated_at == [3, 6] and result.data_seconds is None
+    assert 0 < result.step_seconds <= result.seconds
+
+
+def test_both_pipelines_start_from_the_same_weights():
+    # Zero learning steps cannot be asked for, so compare after one identical full-batch step:
+    # with one batch holding every example, shuffling does not matter and both must agree.
+    x, y = tiny_tensors(n=50)
+    source = source_pipeline(TensorDataset(x, y), TensorDataset(x, y), iterations=1, eval_every=1, batch_size=50)
+    fast = fast_path((x, y), (x, y), iterations=1, eval_every=1, batch_size=50)
+    assert source.accuracy == pytest.approx(fast.accuracy)
+
+
+def test_pipelines_check_their_arguments():
+    x, y = tiny_tensors(n=20)
+    with pytest.raises(ValueError):
+        source_pipeline(TensorDataset(x, y), TensorDataset(x, y), iterations=0)
+    with pytest.raises(TypeError):
+        fast_path((x, y), (x, y), iterations=2.5)
+    with pytest.raises(ValueError):  # an empty training set
+        source_pipeline(TensorDataset(x[:0], y[:0]), TensorDataset(x, y), iterations=2)
+
+
+def test_main_reports_missing_data(tmp_path, monkeypatch, capsys):
+    def unavailable(*args, **kwargs):
+        raise bench.MNISTUnavailableError("no MNIST here")
+
+    monkeypatch.setattr(bench, "compare", unavailable)
+    assert bench.main(["--quick", "--root", str(tmp_path)]) == 1
+    assert "error: no MNIST here" in capsys.readouterr().err
+
+
+def test_main_prints_the_ratio_last(monkeypatch, capsys):
+    source = RunResult("source pipeline", 4, 8.0, 5.0, 1.0, data_seconds=2.0, accuracies=[90.0])
+    fast = RunResult("fast path", 4, 2.0, 1.9, 0.1, accuracies=[90.5])
+    monkeypatch.setattr(bench, "compare", lambda *a, **k: (source, fast))
+    assert bench.main(["--iterations", "4"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == summary_line(source, fast)
