@@ -1,0 +1,193 @@
+"""A fast guard over the stored notebooks: it reads them, it executes nothing.
+
+`pytest --nbval` compares what a fresh run prints with what is stored. That comparison is
+only fair when the stored notebook is itself sound, and when nbval is asked to compare only
+what is identical on every CPU and at any load. This guard checks, for every chapter:
+
+1. the code cells were run top to bottom in one fresh kernel (execution counts 1..N);
+2. no stored output is an error, except in a cell tagged ``raises-exception``;
+3. every ``{glue:text}`key``` (or other glue role) in the markdown is glued by the
+   notebook's own stored outputs, so the book never shows a missing number;
+4. nbval markers are cell tags, never visible ``# NBVAL_...`` comments;
+5. no float is glued from a cell that nbval compares: a measured value's last digits depend
+   on the CPU's kernels, so it must come from a cell tagged ``nbval-ignore-output``.
+
+The second half of the file breaks a copy of a real chapter in each of these ways and
+shows that the guard notices.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.ipynb"))
+
+GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:<>]+)")
+GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::[a-z]+)?\}\s+([^\s:]+)", re.M)
+MARKER_COMMENT = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+", re.M)
+IGNORED = {"nbval-ignore-output", "nbval-skip"}
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _tags(cell: dict) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _glued(cell: dict):
+    """Yield (name, text/plain value) of every glue record stored in a cell's outputs."""
+    for output in cell.get("outputs", []):
+        record = output.get("metadata", {}).get("scrapbook")
+        if record:
+            data = output.get("data", {})
+            plain = data.get(record.get("mime_prefix", "") + "text/plain", data.get("text/plain", ""))
+            yield record["name"], plain if isinstance(plain, str) else "".join(plain)
+
+
+def _is_float_repr(text: str) -> bool:
+    """True for the repr of a non-integer number: 0.5, 1e-08, np.float64(2.0), tensor(3.1), nan."""
+    text = text.strip().strip("'\"")
+    match = re.fullmatch(r"(?:np\.float\d+|numpy\.float\d+|tensor)\((.*)\)", text)
+    if match:
+        text = match.group(1).split(",")[0].strip()
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return not re.fullmatch(r"[-+]?\d+", text)
+
+
+def notebook_problems(nb: dict) -> list[str]:
+    """Every way in which a stored notebook breaks the rules above, as readable lines."""
+    problems = []
+    cells = nb.get("cells", [])
+    code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code" and _source(c).strip()]
+
+    counts = [c.get("execution_count") for _, c in code]
+    if counts != list(range(1, len(code) + 1)):
+        problems.append(f"execution counts are {counts}, not 1..{len(code)}: run it top to bottom in a fresh kernel")
+
+    glued = set()
+    for i, cell in code:
+        tags = _tags(cell)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and "raises-exception" not in tags:
+                problems.append(f"cell {i}: stored error {output.get('ename')} without the raises-exception tag")
+        if MARKER_COMMENT.search(_source(cell)):
+            problems.append(f"cell {i}: nbval marker written as a comment; use a cell tag")
+        for name, value in _glued(cell):
+            glued.add(name)
+            if _is_float_repr(value) and not tags & IGNORED:
+                problems.append(f"cell {i}: float {name} = {value} glued from a cell nbval compares")
+
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "markdown":
+            text = _source(cell)
+            for name in GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text):
+                if name.strip() not in glued:
+                    problems.append(f"cell {i}: glue key {name.strip()!r} is used but never glued")
+    return problems
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- the chapters
+
+
+def test_there_are_chapters():
+    assert len(NOTEBOOKS) >= 11, NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_notebook_is_sound(path):
+    problems = notebook_problems(_load(path))
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------- the guard itself
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    """A real chapter with glued floats, ignored cells and glue keys in its prose."""
+    nb = _load(next(p for p in NOTEBOOKS if p.name.startswith("04_")))
+    assert notebook_problems(nb) == []
+    return nb
+
+
+def _first(nb: dict, predicate) -> dict:
+    return next(c for c in nb["cells"] if predicate(c))
+
+
+def _has_glue(cell: dict) -> bool:
+    return any(True for _ in _glued(cell))
+
+
+def test_guard_catches_out_of_order_execution(chapter):
+    nb = copy.deepcopy(chapter)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and _source(c).strip()]
+    code[1]["execution_count"], code[2]["execution_count"] = code[2]["execution_count"], code[1]["execution_count"]
+    assert any("execution counts" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_a_never_run_cell(chapter):
+    nb = copy.deepcopy(chapter)
+    _first(nb, lambda c: c["cell_type"] == "code")["execution_count"] = None
+    assert any("execution counts" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_a_stored_error(chapter):
+    nb = copy.deepcopy(chapter)
+    cell = _first(nb, lambda c: c["cell_type"] == "code" and "raises-exception" not in _tags(c))
+    cell["outputs"].append({"output_type": "error", "ename": "ValueError", "evalue": "boom", "traceback": []})
+    assert any("stored error ValueError" in p for p in notebook_problems(nb))
+    cell.setdefault("metadata", {}).setdefault("tags", []).append("raises-exception")
+    assert not any("stored error" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_a_missing_glue_key(chapter):
+    nb = copy.deepcopy(chapter)
+    _first(nb, lambda c: c["cell_type"] == "markdown")["source"] += "\nIt is {glue:text}`ch04_no_such_key:.2f` %."
+    assert any("'ch04_no_such_key'" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_glue_lost_with_the_outputs(chapter):
+    nb = copy.deepcopy(chapter)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and _has_glue(cell):
+            cell["outputs"] = []
+    assert any("never glued" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_a_marker_comment(chapter):
+    nb = copy.deepcopy(chapter)
+    cell = _first(nb, lambda c: c["cell_type"] == "code")
+    cell["source"] = "# NBVAL_IGNORE_OUTPUT\n" + _source(cell)
+    assert any("marker written as a comment" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_a_float_glued_in_a_compared_cell(chapter):
+    nb = copy.deepcopy(chapter)
+    cell = _first(nb, lambda c: c["cell_type"] == "code" and _has_glue(c) and "nbval-ignore-output" in _tags(c)
+                  and any(_is_float_repr(v) for _, v in _glued(c)))
+    cell["metadata"]["tags"].remove("nbval-ignore-output")
+    assert any("glued from a cell nbval compares" in p for p in notebook_problems(nb))
+
+
+@pytest.mark.parametrize(
+    "text, is_float",
+    [("0.5", True), ("1e-08", True), ("np.float64(2.0)", True), ("tensor(3.1)", True), ("nan", True),
+     ("42", False), ("-7", False), ("'met'", False), ("np.int64(3)", False), ("(1, 28, 28)", False)],
+)
+def test_float_reprs(text, is_float):
+    assert _is_float_repr(text) is is_float
