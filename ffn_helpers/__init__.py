@@ -10,6 +10,7 @@ from .data import MNISTUnavailableError, check_mnist, ensure_mnist, load_mnist, 
 from .devices import get_device, resolve_device, set_seed
 from .models import feedforward
 from .notebook import glue
+from .perf import floor_seconds, matmul_flops_per_second, step_flops
 from .plotting import plot_curves, show_digits, use_book_style
 from .training import History, accuracy, train
 
@@ -22,14 +23,17 @@ __all__ = [
     "check_mnist",
     "ensure_mnist",
     "feedforward",
+    "floor_seconds",
     "get_device",
     "glue",
     "load_mnist",
+    "matmul_flops_per_second",
     "mnist_tensors",
     "plot_curves",
     "resolve_device",
     "set_seed",
     "show_digits",
+    "step_flops",
     "train",
     "use_book_style",
 ]

@@ -1,0 +1,170 @@
+"""The floor of a training run: its FLOPs, the CPU's matrix-multiply throughput, their ratio.
+
+One definition for the whole book (chapter 10, chapter 12 and ``python -m ffn_helpers.bench``):
+
+- :func:`step_flops` counts the floating-point operations of one real training step
+  (forward, cross-entropy loss, backward; no optimizer update) with PyTorch's own
+  ``torch.utils.flop_counter.FlopCounterMode``. It counts the matrix products (and
+  convolutions), which is where nearly all the arithmetic of a feedforward network is;
+  element-wise work (ReLU, softmax, the update) is left out.
+- :func:`matmul_flops_per_second` measures how many FLOPs per second this machine reaches
+  on a large float32 matrix product, the best case for its math library.
+- :func:`floor_seconds` divides the first by the second: the time a run would take if every
+  product ran at that best-case speed and nothing else cost anything. Real runs are slower;
+  how much slower is the interesting number.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+__all__ = ["floor_seconds", "matmul_flops_per_second", "step_flops"]
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _positive_number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def step_flops(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    loss_fn: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+) -> int:
+    """Return the FLOPs of one training step of ``model`` on the batch ``(inputs, labels)``.
+
+    The step is run for real under ``FlopCounterMode``: forward, loss (default
+    ``nn.functional.cross_entropy``), and the backward pass that ``loss.backward()`` would
+    do, that is the gradients of every parameter that requires one, and of ``inputs`` only
+    if ``inputs.requires_grad``. So the first layer's gradient with respect to the images
+    is *not* counted for ordinary data, exactly as autograd skips it. The gradients are
+    computed with ``torch.autograd.grad`` and thrown away: the model's ``.grad`` fields and
+    its weights are left untouched. No optimizer update is counted.
+
+    A ``Linear(n, m)`` layer on a batch of ``B`` costs ``2·B·n·m`` FLOPs forward, as much
+    again for its weight gradient, and as much again for its input gradient when one is
+    needed. Model E (784-100-100-100-10) on a batch of 100 costs 43,960,000 FLOPs.
+
+    Example:
+        >>> model = nn.Linear(784, 10)
+        >>> step_flops(model, torch.rand(100, 784), torch.randint(0, 10, (100,)))  # 2 products
+        3136000
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    for name, value in (("inputs", inputs), ("labels", labels)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a tensor, not {type(value).__name__}")
+    if inputs.dim() == 0 or labels.dim() == 0 or inputs.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"inputs and labels must hold the same number of examples, got shapes "
+            f"{tuple(inputs.shape)} and {tuple(labels.shape)}"
+        )
+    if inputs.shape[0] == 0:
+        raise ValueError("the batch is empty")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, not {type(loss_fn).__name__}")
+    loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
+    wanted = [p for p in model.parameters() if p.requires_grad]
+    if inputs.requires_grad:
+        wanted.append(inputs)
+    if not wanted:
+        raise ValueError("nothing requires a gradient: the model has no trainable parameters")
+
+    saved = [t.grad for t in wanted]  # backward() accumulates into .grad: put it back afterwards
+    counter = FlopCounterMode(display=False)
+    try:
+        for t in wanted:
+            t.grad = None
+        with counter:
+            loss = loss_fn(model(inputs), labels)
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise ValueError("loss_fn must return a single number (a tensor with one element)")
+            loss.backward(inputs=wanted)
+    finally:
+        for t, grad in zip(wanted, saved):
+            t.grad = grad
+    return int(counter.get_total_flops())
+
+
+def matmul_flops_per_second(n: int = 2048, repeat: int = 5, threads: Optional[int] = None) -> float:
+    """Measure this machine's float32 matrix-multiply throughput, in FLOPs per second.
+
+    Times ``repeat`` rounds of products of two random ``n × n`` float32 matrices (each
+    round at least one product and about 0.1 s of work, after one warm-up product) and returns the *best* round's
+    ``2·n³`` FLOPs per product divided by its seconds.
+
+    Why this size and this statistic: the floor is meant as a lower bound on a run's time,
+    so it should use the highest throughput the hardware really reaches. A large square
+    product (2048 × 2048, as in chapter 10) is the best case for the CPU's math library; Model E's own
+    products are smaller and thinner and run slower (chapter 10 measures them), which is
+    part of the gap to the floor, not part of the floor. Other programs on the machine can
+    only slow a round down, never speed it up, so the fastest round is the best estimate of
+    what the hardware can do.
+
+    ``threads`` runs the measurement with that many threads (``torch.set_num_threads``)
+    and restores the previous setting afterwards; ``None`` uses the current setting, which
+    is what a training run in the same process uses.
+
+    Example:
+        >>> flops = matmul_flops_per_second(n=256, repeat=3)
+        >>> flops > 1e8  # any machine does more than 0.1 GFLOP/s
+        True
+    """
+    _positive_int("n", n)
+    _positive_int("repeat", repeat)
+    if threads is not None:
+        _positive_int("threads", threads)
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        generator = torch.Generator().manual_seed(0)
+        a = torch.randn(n, n, generator=generator)
+        b = torch.randn(n, n, generator=generator)
+        out = torch.empty(n, n)
+        flops = 2.0 * n**3
+        start = time.perf_counter()
+        torch.mm(a, b, out=out)  # warm-up, and a first estimate of one product's duration
+        once = max(time.perf_counter() - start, 1e-7)
+        per_round = max(1, min(1000, int(0.1 / once)))
+        rates = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for _ in range(per_round):
+                torch.mm(a, b, out=out)
+            rates.append(flops * per_round / (time.perf_counter() - start))
+    finally:
+        torch.set_num_threads(previous)
+    return max(rates)
+
+
+def floor_seconds(flops_per_step: float, iterations: int, flops_per_second: float) -> float:
+    """Return the floor of a run: ``flops_per_step × iterations / flops_per_second`` seconds.
+
+    Example:
+        >>> floor_seconds(43_960_000, 3000, 200e9)  # Model E, 3000 steps, at 200 GFLOP/s
+        0.6594
+    """
+    flops_per_step = _positive_number("flops_per_step", flops_per_step)
+    _positive_int("iterations", iterations)
+    flops_per_second = _positive_number("flops_per_second", flops_per_second)
+    return flops_per_step * iterations / flops_per_second
