@@ -53,7 +53,39 @@ def test_show_digits_grid_and_titles():
 def test_book_style_and_glue_arguments():
     use_book_style(72)
     assert plt.rcParams["figure.dpi"] == 72
+    assert plt.rcParams["savefig.dpi"] == 144  # files are written sharp too
+    use_book_style(72, retina=False)
+    assert plt.rcParams["savefig.dpi"] == 72
     with pytest.raises(ValueError):
         use_book_style(0)
     with pytest.raises(ValueError):
         glue("", 1)
+
+
+def test_book_style_stores_retina_pngs_in_a_notebook():
+    """In a notebook, a figure's PNG has twice the pixels of its page size, which it names."""
+    import base64
+    import struct
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        use_book_style()
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        data, metadata = shell.display_formatter.format(fig)
+        png = data["image/png"]
+        png = base64.b64decode(png) if isinstance(png, str) else png
+        width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+        page = metadata["image/png"]  # the size shown: 6 x 3.6 inches at 80 dpi, cropped
+        assert 400 <= page["width"] <= 480 and 240 <= page["height"] <= 288
+        assert abs(width - 2 * page["width"]) <= 1 and abs(height - 2 * page["height"]) <= 1
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_book_style_outside_ipython_leaves_display_alone():
+    from ffn_helpers.plotting import use_retina_png
+
+    assert use_retina_png() is False  # no IPython shell runs under pytest
