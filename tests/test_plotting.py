@@ -68,8 +68,11 @@ def test_book_style_stores_retina_pngs_in_a_notebook():
     import struct
 
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
-    shell = InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.enabled = False  # write no history database
+    shell = InteractiveShell.instance(config=config)
     try:
         use_book_style()
         fig, ax = plt.subplots()
