@@ -12,6 +12,9 @@ One definition for the whole book (chapter 10, chapter 12 and ``python -m ffn_he
 - :func:`floor_seconds` divides the first by the second: the time a run would take if every
   product ran at that best-case speed and nothing else cost anything. Real runs are slower;
   how much slower is the interesting number.
+
+It also holds chapter 12's training step written without autograd (:func:`hand_step`,
+:func:`train_by_hand`), which the benchmark times beside autograd and the floor.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-__all__ = ["floor_seconds", "matmul_flops_per_second", "step_flops"]
+__all__ = ["floor_seconds", "hand_step", "matmul_flops_per_second", "step_flops", "train_by_hand"]
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -168,3 +171,111 @@ def floor_seconds(flops_per_step: float, iterations: int, flops_per_second: floa
     _positive_int("iterations", iterations)
     flops_per_second = _positive_number("flops_per_second", flops_per_second)
     return flops_per_step * iterations / flops_per_second
+
+
+# --------------------------------------------------------------------------- a training step by hand
+
+
+def hand_step(
+    x: torch.Tensor,
+    onehot: torch.Tensor,
+    weights: list[torch.Tensor],
+    biases: list[torch.Tensor],
+    outputs: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    lr: float,
+) -> None:
+    """One SGD step of a Linear/ReLU stack with cross-entropy, in place, without autograd.
+
+    Chapter 12 derives it: ``x`` is a batch (B, n) and ``onehot`` its one-hot labels;
+    ``weights``/``biases`` are the layers' parameters (updated in place); ``outputs``
+    (each layer's output, B × m) and ``grads`` (the hidden layers' gradients) are buffers
+    that :func:`train_by_hand` allocates once. ``delta`` holds B times dL/dz, so the
+    updates are scaled by ``lr / B``; each weight update is fused into its gradient product
+    (``W.addmm_(delta.T, a, alpha=-lr / B)``) after ``delta @ W`` used the old weights.
+
+    Example:
+        >>> W, b = [torch.zeros(3, 4)], [torch.zeros(3)]
+        >>> hand_step(torch.ones(2, 4), torch.eye(3)[:2], W, b, [torch.empty(2, 3)], [], lr=0.3)
+        >>> [round(v, 4) for v in b[0].tolist()]
+        [0.05, 0.05, -0.1]
+    """
+    for layer, (W, b, z) in enumerate(zip(weights, biases, outputs)):
+        torch.addmm(b, x if layer == 0 else outputs[layer - 1], W.T, out=z)   # z = a W^T + b
+        if layer < len(weights) - 1:
+            z.relu_()                                     # a = relu(z), in place
+    delta = torch.softmax(outputs[-1], dim=1).sub_(onehot)  # B times dL/dz4
+    for layer in reversed(range(len(weights))):
+        below = x if layer == 0 else outputs[layer - 1]
+        if layer > 0:                                     # gradient for the layer below, with the old W
+            grad_below = torch.mm(delta, weights[layer], out=grads[layer - 1])
+            grad_below.mul_(below.sign())                 # ReLU's mask
+        weights[layer].addmm_(delta.T, below, alpha=-lr / x.shape[0])   # W -= lr * dL/dW
+        biases[layer].sub_(delta.sum(dim=0), alpha=lr / x.shape[0])     # b -= lr * dL/db
+        if layer > 0:
+            delta = grad_below
+
+
+def train_by_hand(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    iterations: int = 3000,
+    batch_size: int = 100,
+    lr: float = 0.1,
+    seed: int = 0,
+) -> nn.Module:
+    """Train ``model`` (Flatten, then Linear layers with ReLU between them) with :func:`hand_step`.
+
+    The chapter 12 training loop, without autograd: every epoch a random order of the
+    examples from a generator seeded with ``seed`` (the same batches as
+    :func:`ffn_helpers.train` with the same seed), each batch copied with
+    ``torch.index_select`` into a buffer allocated once, the labels made one-hot once.
+    The model's parameters are updated in place; the model is returned.
+
+    Example:
+        >>> from ffn_helpers.models import feedforward
+        >>> x, y = torch.rand(200, 1, 28, 28), torch.randint(0, 10, (200,))
+        >>> train_by_hand(feedforward(), x, y, iterations=5, batch_size=50)[1].weight.shape
+        torch.Size([100, 784])
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    linears = [layer for layer in model.modules() if isinstance(layer, nn.Linear)]
+    others = [layer for layer in model.children() if not isinstance(layer, (nn.Linear, nn.ReLU, nn.Flatten))]
+    if not linears or others or any(layer.bias is None for layer in linears):
+        raise ValueError("train_by_hand needs a model made of Flatten, Linear (with bias) and ReLU layers only")
+    if not isinstance(inputs, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise TypeError("inputs and labels must be tensors")
+    if inputs.shape[0] != labels.shape[0] or labels.dim() != 1:
+        raise ValueError(f"got {inputs.shape[0]} inputs for labels of shape {tuple(labels.shape)}")
+    _positive_int("iterations", iterations)
+    _positive_int("batch_size", batch_size)
+    _positive_number("lr", lr)
+    if batch_size > inputs.shape[0]:
+        raise ValueError(f"batch_size {batch_size} is larger than the {inputs.shape[0]} examples")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+
+    weights = [layer.weight.detach() for layer in linears]
+    biases = [layer.bias.detach() for layer in linears]
+    n = inputs.shape[0]
+    flat = inputs.reshape(n, -1)
+    onehots = nn.functional.one_hot(labels, weights[-1].shape[0]).to(flat.dtype)
+    x = flat.new_empty(batch_size, flat.shape[1])
+    onehot = flat.new_empty(batch_size, onehots.shape[1])
+    outputs = [flat.new_empty(batch_size, W.shape[0]) for W in weights]
+    grads = [flat.new_empty(batch_size, W.shape[0]) for W in weights[:-1]]
+    generator = torch.Generator().manual_seed(seed)
+    done = 0
+    while done < iterations:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            if done == iterations:
+                break
+            index = order[start : start + batch_size]
+            torch.index_select(flat, 0, index, out=x)
+            torch.index_select(onehots, 0, index, out=onehot)
+            hand_step(x, onehot, weights, biases, outputs, grads, lr)
+            done += 1
+    return model

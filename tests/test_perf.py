@@ -1,11 +1,13 @@
 """ffn_helpers.perf: FLOP counts checked analytically, throughput sanity, argument checks (fast)."""
 
+import copy
+
 import pytest
 import torch
 from torch import nn
 
 import ffn_helpers as fh
-from ffn_helpers.perf import floor_seconds, matmul_flops_per_second, step_flops
+from ffn_helpers.perf import floor_seconds, matmul_flops_per_second, step_flops, train_by_hand
 
 
 def batch(b=8, n=5, classes=3, seed=0):
@@ -124,3 +126,50 @@ def test_floor_bad_arguments(args, error):
 def test_exported_from_the_package():
     assert fh.step_flops is step_flops and fh.floor_seconds is floor_seconds
     assert fh.matmul_flops_per_second is matmul_flops_per_second
+
+
+# --------------------------------------------------------------------------- the hand-written step
+
+
+def test_one_hand_step_is_one_sgd_step_in_float64():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 7), nn.ReLU(), nn.Linear(7, 5), nn.ReLU(), nn.Linear(5, 3))
+    model = model.double()
+    x, y = torch.rand(8, 3, 4, dtype=torch.float64), torch.randint(0, 3, (8,))
+    reference = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.5)
+    nn.functional.cross_entropy(reference(x), y).backward()
+    optimizer.step()
+    train_by_hand(model, x, y, iterations=1, batch_size=8, lr=0.5)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert (p - q).abs().max().item() < 1e-12
+
+
+def test_train_by_hand_sees_the_same_batches_as_train():
+    x, y = torch.rand(60, 1, 4, 4), torch.randint(0, 3, (60,))
+    torch.manual_seed(1)
+    model = fh.feedforward((6,), in_features=16, classes=3)
+    reference = copy.deepcopy(model)
+    train_by_hand(model, x, y, iterations=7, batch_size=20, lr=0.2, seed=3)  # spans 3 epochs
+    fh.train(reference, (x, y), iterations=7, batch_size=20, lr=0.2, seed=3, eval_every=None, progress=False)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "model, kwargs, error",
+    [
+        ("model", {}, TypeError),
+        (nn.Sequential(nn.Flatten(), nn.Linear(16, 3), nn.Sigmoid(), nn.Linear(3, 3)), {}, ValueError),
+        (nn.Sequential(nn.Linear(16, 3, bias=False)), {}, ValueError),
+        (None, {"iterations": 0}, ValueError),
+        (None, {"batch_size": 1.5}, TypeError),
+        (None, {"batch_size": 11}, ValueError),
+        (None, {"lr": -0.1}, ValueError),
+        (None, {"seed": None}, TypeError),
+    ],
+)
+def test_train_by_hand_bad_arguments(model, kwargs, error):
+    model = fh.feedforward((4,), in_features=16, classes=3) if model is None else model
+    with pytest.raises(error):
+        train_by_hand(model, torch.rand(10, 16), torch.randint(0, 3, (10,)), **{"batch_size": 5, **kwargs})
