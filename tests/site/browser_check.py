@@ -1,0 +1,334 @@
+"""The built book, read in a real browser: headless Chromium, driven by Playwright.
+
+Run it after a build (`.ci/browser-test` installs what it needs and runs it):
+
+    jupyter-book build . -W -n --keep-going
+    pytest tests/site/browser_check.py
+
+Not named test_*.py, so a plain `pytest` at the root does not collect it. The site in
+`_build/html` (or $BOOK_HTML) is served on 127.0.0.1 and every request that leaves the
+machine is aborted, so each page is read as by a reader with no network. Chromium is
+Debian's `chromium` (or $CHROMIUM): Playwright launches it and downloads no browser.
+
+Each test names the page and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+try:
+    import playwright.sync_api as playwright_api
+except ImportError as exc:  # pragma: no cover
+    raise ImportError("the browser test needs Playwright: pip install playwright (or run .ci/browser-test)") from exc
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def toc_pages() -> list[str]:
+    """Every page of _toc.yml, as a path without suffix: 'book/intro', 'notebooks/01_…'."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [re.sub(r"\.(md|ipynb)$", "", page) for page in pages]
+
+
+PAGES = toc_pages()
+NOTEBOOK_PAGES = [p for p in PAGES if p.startswith("notebooks/")]
+TABLE_PAGES = [p for p in PAGES if re.match(r"notebooks/1[01]_", p)]  # chapters 10 and 11
+
+# What a reader must never see in a page's text.
+RAW_MYST = [
+    (re.compile(r"\{(glue|glue:\w+|doc|ref|numref|eq|math|term|download|cite|sub-ref)\}`"), "a MyST role"),
+    (re.compile(r"^\s*(```|~~~|:::)\s*\{[\w:-]+\}", re.M), "a MyST directive"),
+    (re.compile(r"^\s*\(\w[\w-]*\)=\s*$", re.M), "a MyST label"),
+]
+NBVAL_MARKERS = re.compile(r"NBVAL_\w+")
+LOG_LINES = [
+    (re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]*:", re.M), "a logging line"),
+    (re.compile(r"^\S*\.py:\d+: \w*Warning: ", re.M), "a Python warning"),
+    (re.compile(r"^\[W\d{4} [\d:.]+ ", re.M), "a PyTorch C++ warning"),
+    (re.compile(r"\d+(\.\d+)?(it|s)/(s|it)\]"), "a progress bar"),
+]
+FILE_NAME = re.compile(r"^[\w./-]*\.(png|jpe?g|svg|gif|webp)$", re.I)
+RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{")
+
+
+# -- serving the site and driving the browser ----------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    if not (SITE / "book" / "intro.html").is_file():
+        pytest.fail(f"no built book in {SITE}: run `jupyter-book build . -W -n --keep-going` first")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+def chromium_path() -> str:
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    pytest.fail("no Chromium: `apt-get install chromium` (or set $CHROMIUM to a Chrome binary)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page loaded with the network off: what it logged and requested, and its DOM."""
+
+    def __init__(self, browser, base_url: str, page: str, viewport: dict, color_scheme: str = "light"):
+        self.name = page
+        self.js_errors: list[str] = []
+        self.offsite: list[str] = []
+        self.broken: list[str] = []
+        self.context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda exc: self.js_errors.append(f"uncaught {exc}"))
+        self.page.on("console", self._console)
+        self.page.on("response", self._response)
+        self.page.goto(base_url + page + ".html", wait_until="load")
+        self.math_state = self.page.evaluate(
+            """async () => {
+                const mj = window.MathJax;
+                if (!mj || !mj.startup || !mj.startup.promise) return "MathJax did not load";
+                try { await mj.startup.promise; } catch (e) { return "MathJax failed: " + e; }
+                return "ok";
+            }"""
+        )
+
+    def _route(self, route):
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
+            route.continue_()
+        else:
+            self.offsite.append(route.request.url)
+            route.abort()
+
+    def _console(self, message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.js_errors.append(message.text)  # network failures are reported as such
+
+    def _response(self, response):
+        if response.status >= 400 and urlsplit(response.url).hostname == "127.0.0.1":
+            self.broken.append(f"{response.status} {urlsplit(response.url).path}")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture(scope="session")
+def visits(browser, base_url):
+    """Every page of the table of contents, read once at desktop width."""
+    loaded = {}
+    yield lambda page: loaded.setdefault(page, Visit(browser, base_url, page, DESKTOP))
+    for visit in loaded.values():
+        visit.close()
+
+
+def report(page: str, problems: list[str]) -> None:
+    """Fail with one line per problem, under the page's name (no traceback: it says nothing)."""
+    if problems:
+        pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+def article_text(visit: Visit) -> str:
+    """All the text of the page's article, code cells included."""
+    return visit.page.locator("article.bd-article").inner_text()
+
+
+def prose_text(visit: Visit) -> str:
+    """The article's text without code, outputs shown as code, or typeset math."""
+    return visit.page.evaluate(
+        """() => {
+            const article = document.querySelector('article.bd-article').cloneNode(true);
+            article.querySelectorAll('pre, code, mjx-container, .cell_input').forEach(el => el.remove());
+            return article.innerText || article.textContent;
+        }"""
+    )
+
+
+# -- the checks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_toc_page_was_built(page):
+    report(page, [] if (SITE / f"{page}.html").is_file() else [f"in _toc.yml but not in {SITE}"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_without_errors_or_network(visits, page):
+    visit = visits(page)
+    problems = [f"JavaScript error: {e}" for e in visit.js_errors]
+    problems += [f"needs the network: {url}" for url in visit.offsite]
+    problems += [f"broken link to a file of the site: {b}" for b in visit.broken]
+    report(page, problems)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_math_renders_offline(visits, page):
+    visit = visits(page)
+    unrendered = visit.page.evaluate(
+        """() => Array.from(document.querySelectorAll('article .math'))
+                 .filter(el => !el.querySelector('mjx-container'))
+                 .map(el => el.textContent.trim().slice(0, 60))"""
+    )
+    problems = []
+    if unrendered:
+        problems.append(f"{len(unrendered)} formula(s) shown as raw TeX ({visit.math_state}), e.g. {unrendered[0]!r}")
+    raw = RAW_MATH.search(prose_text(visit))
+    if raw and not unrendered:
+        problems.append(f"raw TeX delimiter {raw.group()!r} in the text")
+    report(page, problems)
+
+
+def test_some_math_is_typeset(visits):
+    """The check above is not vacuous: the home page's chapter map holds a formula."""
+    visit = visits(PAGES[0])
+    count = visit.page.locator("article mjx-container").count()
+    report(PAGES[0], [] if count else [f"no formula typeset by MathJax ({visit.math_state})"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_markup_markers_or_log_lines(visits, page):
+    visit = visits(page)
+    problems = []
+    for pattern, what in RAW_MYST:
+        if m := pattern.search(prose_text(visit)):
+            problems.append(f"raw markup ({what}): {m.group().strip()!r}")
+    if m := NBVAL_MARKERS.search(article_text(visit)):
+        problems.append(f"test marker shown to the reader: {m.group()!r} (use a cell tag such as nbval-ignore-output)")
+    outputs = "\n".join(visit.page.locator("article .cell_output").all_inner_texts())
+    for pattern, what in LOG_LINES:
+        if m := pattern.search(outputs):
+            problems.append(f"{what} in an output: {m.group().strip()!r}")
+    report(page, problems)
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_figures_have_alt_text_and_captions(visits, page):
+    visit = visits(page)
+    images = visit.page.evaluate(
+        """() => Array.from(document.querySelectorAll('article img')).map(img => ({
+               src: img.getAttribute('src') || '',
+               alt: (img.getAttribute('alt') || '').trim(),
+               caption: ((img.closest('figure') || {}).querySelector
+                         ? (img.closest('figure').querySelector('figcaption') || {}).textContent || ''
+                         : '').trim(),
+               natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+           }))"""
+    )
+    problems = []
+    for i, img in enumerate(images, 1):
+        name = f"figure {i} ({img['src'].rsplit('/', 1)[-1][:16]}…)"
+        if not img["alt"]:
+            problems.append(f"{name} has no alt text")
+        elif FILE_NAME.match(img["alt"]) or img["alt"] in img["src"]:
+            problems.append(f"{name}: its alt text is a file name, {img['alt'][:40]!r}")
+        if not img["caption"]:
+            problems.append(f"{name} has no caption")
+        if not img["src"].endswith(".svg") and img["shown"] and img["natural"] < 1.5 * img["shown"]:
+            problems.append(
+                f"{name} is blurry on high-density screens: {img['natural']} px shown at "
+                f"{img['shown']:.0f} px (store retina PNGs: ffn_helpers.use_book_style())"
+            )
+    report(page, problems)
+
+
+@pytest.mark.parametrize("page", TABLE_PAGES)
+def test_comparisons_are_html_tables(visits, page):
+    visit = visits(page)
+    tables = visit.page.locator("article table").count()
+    report(page, [] if tables else ["its comparisons are not HTML tables (no <table> in the page)"])
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+@pytest.mark.parametrize("page", [PAGES[0], NOTEBOOK_PAGES[0]])
+def test_phone_menu_opens_the_chapter_list(browser, base_url, page, color_scheme):
+    visit = Visit(browser, base_url, page, PHONE, color_scheme)
+    try:
+        # a chapter in the list (the last one: never the page itself), in the primary sidebar
+        chapter_link = visit.page.locator(f'.bd-sidebar-primary a[href$="{Path(NOTEBOOK_PAGES[-1]).name}.html"]').first
+
+        def chapter_link_on_screen() -> bool:
+            if not chapter_link.is_visible():
+                return False
+            box = chapter_link.bounding_box()
+            return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+
+        problems = []
+        if chapter_link_on_screen():
+            problems.append("the chapter list is on screen before the menu button is pressed")
+        buttons = [b for b in visit.page.locator(".primary-toggle").all() if b.is_visible()]
+        if not buttons:
+            problems.append("no visible menu button (.primary-toggle)")
+        else:
+            buttons[0].click()
+            try:
+                chapter_link.wait_for(state="visible", timeout=3000)
+                visit.page.wait_for_timeout(500)  # the drawer slides in
+            except playwright_api.Error:
+                pass
+            if not chapter_link_on_screen():
+                problems.append(f"at {PHONE['width']} px the menu button does not open the chapter list")
+        theme = visit.page.evaluate("() => document.documentElement.dataset.theme")
+        if theme != color_scheme:
+            problems.append(f"a reader who prefers {color_scheme} mode gets the {theme} theme")
+        problems += [f"JavaScript error: {e}" for e in visit.js_errors]
+        report(page, problems)
+    finally:
+        visit.close()
+
+
+def test_one_search_box_on_desktop(browser, base_url):
+    visit = Visit(browser, base_url, PAGES[0], DESKTOP)
+    try:
+        boxes = [b for b in visit.page.locator(".search-button-field, form.bd-search").all() if b.is_visible()]
+        report(PAGES[0], [] if len(boxes) == 1 else [f"{len(boxes)} search boxes on a desktop screen"])
+    finally:
+        visit.close()
+
+
+def test_home_page_title_once(visits):
+    visit = visits(PAGES[0])
+    title = visit.page.title()
+    parts = [p.strip() for p in re.split(r"\s[—|-]\s", title)]
+    report(PAGES[0], [] if len(parts) == len(set(parts)) else [f"doubled title in the browser tab: {title!r}"])
