@@ -106,7 +106,9 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def browser():
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        # as root (CI) Chromium needs --no-sandbox; a container's small /dev/shm crashes it
+        args = ["--no-sandbox", "--disable-dev-shm-usage"]
+        browser = p.chromium.launch(executable_path=chromium_path(), args=args)
         yield browser
         browser.close()
 
