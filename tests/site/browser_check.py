@@ -30,7 +30,9 @@ import yaml
 try:
     import playwright.sync_api as playwright_api
 except ImportError as exc:  # pragma: no cover
-    raise ImportError("the browser test needs Playwright: pip install playwright (or run .ci/browser-test)") from exc
+    raise ImportError(
+        "the browser test needs Playwright: pip install playwright (or run .ci/browser-test)"
+    ) from exc
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
@@ -215,7 +217,9 @@ def test_math_renders_offline(visits, page):
     )
     problems = []
     if unrendered:
-        problems.append(f"{len(unrendered)} formula(s) shown as raw TeX ({visit.math_state}), e.g. {unrendered[0]!r}")
+        problems.append(
+            f"{len(unrendered)} formula(s) shown as raw TeX ({visit.math_state}), e.g. {unrendered[0]!r}"
+        )
     raw = RAW_MATH.search(prose_text(visit))
     if raw and not unrendered:
         problems.append(f"raw TeX delimiter {raw.group()!r} in the text")
@@ -237,7 +241,9 @@ def test_no_markup_markers_or_log_lines(visits, page):
         if m := pattern.search(prose_text(visit)):
             problems.append(f"raw markup ({what}): {m.group().strip()!r}")
     if m := NBVAL_MARKERS.search(article_text(visit)):
-        problems.append(f"test marker shown to the reader: {m.group()!r} (use a cell tag such as nbval-ignore-output)")
+        problems.append(
+            f"test marker shown to the reader: {m.group()!r} (use a cell tag such as nbval-ignore-output)"
+        )
     outputs = "\n".join(visit.page.locator("article .cell_output").all_inner_texts())
     for pattern, what in LOG_LINES:
         if m := pattern.search(outputs):
@@ -288,7 +294,8 @@ def test_phone_menu_opens_the_chapter_list(browser, base_url, page, color_scheme
     visit = Visit(browser, base_url, page, PHONE, color_scheme)
     try:
         # a chapter in the list (the last one: never the page itself), in the primary sidebar
-        chapter_link = visit.page.locator(f'.bd-sidebar-primary a[href$="{Path(NOTEBOOK_PAGES[-1]).name}.html"]').first
+        last_chapter = Path(NOTEBOOK_PAGES[-1]).name
+        chapter_link = visit.page.locator(f'.bd-sidebar-primary a[href$="{last_chapter}.html"]').first
 
         def chapter_link_on_screen() -> bool:
             if not chapter_link.is_visible():
@@ -323,7 +330,8 @@ def test_phone_menu_opens_the_chapter_list(browser, base_url, page, color_scheme
 def test_one_search_box_on_desktop(browser, base_url):
     visit = Visit(browser, base_url, PAGES[0], DESKTOP)
     try:
-        boxes = [b for b in visit.page.locator(".search-button-field, form.bd-search").all() if b.is_visible()]
+        fields = visit.page.locator(".search-button-field, form.bd-search").all()
+        boxes = [box for box in fields if box.is_visible()]
         report(PAGES[0], [] if len(boxes) == 1 else [f"{len(boxes)} search boxes on a desktop screen"])
     finally:
         visit.close()
@@ -333,4 +341,5 @@ def test_home_page_title_once(visits):
     visit = visits(PAGES[0])
     title = visit.page.title()
     parts = [p.strip() for p in re.split(r"\s[—|-]\s", title)]
-    report(PAGES[0], [] if len(parts) == len(set(parts)) else [f"doubled title in the browser tab: {title!r}"])
+    doubled = len(parts) != len(set(parts))
+    report(PAGES[0], [f"doubled title in the browser tab: {title!r}"] if doubled else [])
