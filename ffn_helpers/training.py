@@ -9,6 +9,8 @@ method gets that term added to its loss, as in the book's L2 chapter.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import sys
 import time
@@ -59,11 +61,19 @@ class History:
 
 
 def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """``value`` as a Python int; NumPy integers are fine, bools and floats are not."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")
-    return value
+    return int(value)
+
+
+def _learning_rate(lr) -> float:
+    # `lr <= 0` is False for NaN, hence the explicit finiteness check.
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}; pass a finite learning rate such as lr=0.1")
+    return float(lr)
 
 
 def _check_model(model) -> nn.Module:
@@ -99,8 +109,24 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def _check_output(outputs: torch.Tensor, labels: torch.Tensor) -> None:
+def _check_labels(labels: torch.Tensor, what: str = "labels") -> None:
+    """Class-index labels must be one per example: (N, 1) would broadcast against (N,) predictions."""
+    if labels.dim() != 1:
+        raise ValueError(
+            f"{what} must be a 1-D tensor of class indices, got shape {tuple(labels.shape)}; "
+            "flatten them with labels.view(-1)"
+        )
+
+
+def _check_output(outputs, labels: torch.Tensor) -> None:
     """Fail early, with a clear message, when the model's output cannot fit the labels."""
+    if not isinstance(outputs, torch.Tensor):
+        raise TypeError(
+            f"the model returned a {type(outputs).__name__}, not a tensor; its forward must return "
+            "only the (batch, classes) logits"
+        )
+    if not labels.is_floating_point():  # float labels may be class probabilities, shaped like the logits
+        _check_labels(labels)
     if outputs.dim() != 2 or outputs.shape[0] != labels.shape[0]:
         raise ValueError(
             f"the model returned shape {tuple(outputs.shape)} for a batch of {labels.shape[0]} labels; "
@@ -175,7 +201,7 @@ def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000, device: Op
         True
     """
     _check_model(model)
-    _positive_int("batch_size", batch_size)
+    batch_size = _positive_int("batch_size", batch_size)
     device = _model_device(model) if device is None else resolve_device(device)
     if isinstance(data, DataLoader):
         batches = ((x.to(device), y.to(device)) for x, y in data)
@@ -193,6 +219,7 @@ def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000, device: Op
         for x, y in batches:
             outputs = model(x)
             _check_output(outputs, y)
+            _check_labels(y)
             correct += (outputs.argmax(dim=1) == y).sum()
             total += y.shape[0]
     finally:
@@ -203,6 +230,53 @@ def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000, device: Op
 
 
 # --------------------------------------------------------------------------- training
+
+#: How often (in iterations) train looks for a NaN or infinite loss; each look waits for the device.
+FINITE_CHECK_EVERY = 50
+
+
+def _check_finite(losses: torch.Tensor, start: int, stop: int) -> None:
+    """Stop at the first NaN or infinite loss among iterations start+1..stop, naming it."""
+    bad = (~torch.isfinite(losses[start:stop])).nonzero()
+    if bad.numel():
+        it = start + int(bad[0]) + 1
+        raise FloatingPointError(
+            f"the loss became {losses[it - 1].item()} at iteration {it}; lower the learning rate "
+            "or look for NaN or infinite values in the inputs"
+        )
+
+
+def _check_optimizer(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
+    own = {id(p) for p in model.parameters()}
+    if not any(id(p) in own for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(
+            "the optimizer holds none of the model's parameters, so training would change nothing; "
+            "create it from this model, e.g. torch.optim.SGD(model.parameters(), lr=0.1)"
+        )
+
+
+@torch.no_grad()
+def _check_test_data(model: nn.Module, data: Data, device: torch.device) -> None:
+    """Try the model on the first test examples, so a bad test set fails before training, not after."""
+    if isinstance(data, DataLoader):
+        first = next(iter(data), None)
+        if first is None:
+            raise ValueError("test_data is a DataLoader that yields no batches; give it a non-empty dataset")
+        x, y = first
+    else:
+        x, y = data[0][:2], data[1][:2]
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = model(x.to(device))
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the model cannot be applied to test_data ({exc}); give it inputs shaped like the training inputs"
+        ) from exc
+    finally:
+        model.train(was_training)
+    _check_output(outputs, y.to(device))
+    _check_labels(y, "test_data's labels")
 
 
 def train(
@@ -240,6 +314,11 @@ def train(
     - ``progress``: a tqdm bar; default on only in an interactive session (see
       :func:`progress_default`).
 
+    Mistakes fail fast: the test set is tried on the model before training starts, and
+    a NaN or infinite loss stops training (``FloatingPointError``) within
+    ``FINITE_CHECK_EVERY`` iterations, naming the iteration where it first appeared.
+    NumPy numbers (``np.int64``, ``np.float32``) are accepted wherever numbers are.
+
     Example:
         >>> x, y = torch.rand(200, 1, 28, 28), torch.randint(0, 10, (200,))
         >>> model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
@@ -248,17 +327,24 @@ def train(
         ([10, 20], 20)
     """
     _check_model(model)
-    _positive_int("iterations", iterations)
+    iterations = _positive_int("iterations", iterations)
     if eval_every is not None:
-        _positive_int("eval_every", eval_every)
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
-    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, not {type(optimizer).__name__}")
+        eval_every = _positive_int("eval_every", eval_every)
+    lr = _learning_rate(lr)
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
+        seed = int(seed)
+    if optimizer is not None:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, not {type(optimizer).__name__}")
+        _check_optimizer(optimizer, model)
     device = _model_device(model) if device is None else resolve_device(device)
     model.to(device)
+    if test_data is not None:
+        if not isinstance(test_data, DataLoader):
+            test_data = _check_tensors(test_data, "test_data")
+        _check_test_data(model, test_data, device)  # before seeding: a shuffling DataLoader draws from torch's RNG
     if seed is not None:
         torch.manual_seed(seed)
 
@@ -279,8 +365,6 @@ def train(
             generator.seed()
         batches = _tensor_batches(inputs, labels, batch_size, generator, device)
         train_eval_data = (inputs, labels)
-    if test_data is not None and not isinstance(test_data, DataLoader):
-        test_data = _check_tensors(test_data, "test_data")
 
     optimizer = optimizer if optimizer is not None else torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
@@ -299,6 +383,7 @@ def train(
     model.train()
     _sync(device)
     start = time.perf_counter()
+    checked = 0  # iterations whose loss is known to be finite
     for it in steps:
         x, y = next(batches)
         optimizer.zero_grad(set_to_none=True)
@@ -314,9 +399,11 @@ def train(
             scheduler.step()
         losses[it - 1] = loss.detach()
 
-        if (eval_every is not None and it % eval_every == 0) or it == iterations:
-            if test_data is None and not train_eval:
-                continue
+        evaluate = (eval_every is not None and it % eval_every == 0) or it == iterations
+        if evaluate or it % FINITE_CHECK_EVERY == 0:
+            _check_finite(losses, checked, it)
+            checked = it
+        if evaluate and (test_data is not None or train_eval):
             _sync(device)
             eval_start = time.perf_counter()
             history.iterations.append(it)

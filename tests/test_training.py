@@ -166,3 +166,124 @@ def test_feedforward_builder():
         feedforward(classes=0)
     with pytest.raises(TypeError, match="activation"):
         feedforward(activation=torch.relu)
+
+
+# --------------------------------------------------------------------------- issue 10
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_learning_rates_are_refused(lr):
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        quick(small_model(), tiny_data(), lr=lr)
+
+
+def test_numpy_scalars_are_valid_arguments():
+    import numpy as np
+
+    plain = quick(small_model(), tiny_data(), iterations=6, batch_size=20, eval_every=3, lr=0.5, seed=1)
+    numpy = quick(small_model(), tiny_data(), iterations=np.int64(6), batch_size=np.int64(20),
+                  eval_every=np.int64(3), lr=np.float32(0.5), seed=np.int64(1))
+    assert numpy.iterations == plain.iterations == [3, 6]
+    assert numpy.losses == pytest.approx(plain.losses)
+    assert 0 <= accuracy(small_model(), tiny_data(), batch_size=np.int64(7)) <= 100
+
+
+def test_accuracy_refuses_column_labels():
+    x, y = tiny_data(50)
+    with pytest.raises(ValueError, match="1-D tensor of class indices"):
+        accuracy(small_model(), (x, y.view(-1, 1)))
+    loader = DataLoader(TensorDataset(x, y.view(-1, 1)), batch_size=10)
+    with pytest.raises(ValueError, match="1-D tensor of class indices"):
+        accuracy(small_model(), loader)
+
+
+class NaNAfter(nn.Module):
+    """A model whose penalty becomes NaN from its ``n``-th call on, counting its training steps."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.net, self.n, self.steps = small_model(), n, 0
+
+    def forward(self, x):
+        return self.net(x)
+
+    def penalty(self):
+        self.steps += 1
+        return torch.tensor(float("nan") if self.steps >= self.n else 0.0)
+
+
+def test_a_nan_loss_stops_training_and_names_the_iteration():
+    model = NaNAfter(3)
+    with pytest.raises(FloatingPointError, match="the loss became nan at iteration 3;"):
+        train(model, tiny_data(), iterations=3000, batch_size=20, eval_every=None, progress=False)
+    assert model.steps <= 50, "training went on long after the loss became NaN"
+
+
+def test_an_infinite_loss_found_at_an_evaluation():
+    class InfLoss(nn.Module):
+        def __call__(self, outputs, labels):
+            return nn.functional.cross_entropy(outputs, labels) * float("inf")
+
+    with pytest.raises(FloatingPointError, match="at iteration 1;"):
+        quick(small_model(), tiny_data(), loss_fn=InfLoss())
+
+
+def test_an_optimizer_without_the_models_parameters_is_refused():
+    model, other = small_model(), small_model()
+    with pytest.raises(ValueError, match="none of the model's parameters"):
+        quick(model, tiny_data(), optimizer=torch.optim.SGD(other.parameters(), lr=0.1))
+
+
+def test_a_model_returning_a_tuple_is_named():
+    class TwoOutputs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = small_model()
+
+        def forward(self, x):
+            return self.net(x), x
+
+    with pytest.raises(TypeError, match="returned a tuple, not a tensor"):
+        train(TwoOutputs(), tiny_data(), iterations=2, batch_size=20, progress=False)
+    with pytest.raises(TypeError, match="returned a tuple, not a tensor"):
+        accuracy(TwoOutputs(), tiny_data())
+
+
+def counting(model):
+    """Count the model's forward passes in training mode (the training steps)."""
+    steps = []
+    model.register_forward_hook(lambda module, inputs, output: steps.append(1) if module.training else None)
+    return steps
+
+
+@pytest.mark.parametrize(
+    "bad_test, message",
+    [
+        (lambda x, y: (x[:, :, :14], y), "cannot be applied to test_data"),
+        (lambda x, y: (x, y.view(-1, 1)), "1-D tensor of class indices"),
+        (lambda x, y: (x, torch.full_like(y, 12)), "one unit per class"),
+        (lambda x, y: DataLoader(TensorDataset(x[:0], y[:0]), batch_size=10), "yields no batches"),
+        (lambda x, y: DataLoader(TensorDataset(x[:, :, :14], y), batch_size=10), "cannot be applied to test_data"),
+    ],
+)
+def test_a_bad_test_set_fails_before_training(bad_test, message):
+    x, y = tiny_data()
+    model = small_model()
+    steps = counting(model)
+    with pytest.raises((ValueError, TypeError), match=message):
+        train(model, (x, y), bad_test(x, y), iterations=50, batch_size=20, eval_every=25, progress=False)
+    assert steps == [], "the training time was spent before the test set was found unusable"
+
+
+def test_training_labels_shaped_n_by_1_are_named():
+    x, y = tiny_data()
+    with pytest.raises(ValueError, match="1-D tensor of class indices"):
+        train(small_model(), (x, y.view(-1, 1)), iterations=2, batch_size=20, progress=False)
+
+
+def test_checking_the_test_set_does_not_change_the_run():
+    # The check runs the model once in eval mode before seeding; the losses must be as without a test set.
+    with_test = quick(small_model(), tiny_data(), iterations=6, seed=3)
+    x, y = tiny_data()
+    without = train(small_model(), (x, y), iterations=6, batch_size=20, eval_every=3, progress=False, seed=3)
+    assert with_test.losses == without.losses
