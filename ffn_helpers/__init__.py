@@ -7,7 +7,7 @@ the book's prose). The models a chapter teaches live in that chapter.
 """
 
 from .data import MNISTUnavailableError, check_mnist, ensure_mnist, load_mnist, mnist_tensors
-from .devices import get_device, resolve_device, set_seed
+from .devices import get_device, machine_summary, resolve_device, set_seed
 from .models import feedforward
 from .notebook import glue
 from .perf import floor_seconds, matmul_flops_per_second, step_flops
@@ -27,6 +27,7 @@ __all__ = [
     "get_device",
     "glue",
     "load_mnist",
+    "machine_summary",
     "matmul_flops_per_second",
     "mnist_tensors",
     "plot_curves",

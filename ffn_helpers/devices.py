@@ -1,7 +1,10 @@
-"""Devices and seeds: pick the accelerator that is there, make runs repeatable."""
+"""Devices and seeds: pick the accelerator that is there, say what it is, make runs repeatable."""
 
 from __future__ import annotations
 
+import numbers
+import os
+import platform
 import random
 from typing import Union
 
@@ -60,10 +63,46 @@ def set_seed(seed: int) -> None:
         >>> set_seed(0); bool(torch.equal(a, torch.rand(2)))
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+    seed = int(seed)  # NumPy integers too
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_summary() -> str:
+    """One line saying what the code runs on: CPU, cores, PyTorch threads and version, accelerator.
+
+    Example:
+        >>> machine_summary()  # doctest: +SKIP
+        'Intel(R) Xeon(R) Processor, 2 cores, 2 PyTorch threads, PyTorch 2.14.1, CPU only'
+    """
+    cores = os.cpu_count()
+    parts = [
+        _cpu_model(),
+        f"{cores} cores" if cores else "unknown number of cores",
+        f"{torch.get_num_threads()} PyTorch threads",
+        f"PyTorch {torch.__version__}",
+    ]
+    device = get_device()
+    if device.type == "cuda":
+        parts.append(f"GPU {torch.cuda.get_device_name(0)}")
+    elif device.type == "mps":
+        parts.append("Apple GPU (MPS)")
+    else:
+        parts.append("CPU only")
+    return ", ".join(parts)

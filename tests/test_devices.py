@@ -44,3 +44,49 @@ def test_resolve_device():
 def test_asking_for_missing_cuda_is_a_clear_error():
     with pytest.raises(ValueError, match="CUDA is not available"):
         resolve_device("cuda")
+
+
+def test_set_seed_accepts_numpy_integers():
+    set_seed(np.int64(7))
+    a = torch.rand(2)
+    set_seed(7)
+    assert torch.equal(a, torch.rand(2))
+
+
+def test_machine_summary_is_one_line_about_this_machine():
+    import os
+
+    from ffn_helpers import machine_summary
+
+    line = machine_summary()
+    assert isinstance(line, str) and "\n" not in line and line
+    assert f"{os.cpu_count()} cores" in line
+    assert f"{torch.get_num_threads()} PyTorch threads" in line
+    assert f"PyTorch {torch.__version__}" in line
+    if not torch.cuda.is_available() and get_device().type == "cpu":
+        assert line.endswith("CPU only")
+
+
+def test_machine_summary_names_the_gpu(monkeypatch):
+    from ffn_helpers import devices
+
+    monkeypatch.setattr(devices, "get_device", lambda: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100")
+    assert devices.machine_summary().endswith("GPU NVIDIA H100")
+
+
+def test_machine_summary_without_proc_cpuinfo(monkeypatch):
+    import builtins
+
+    from ffn_helpers import devices
+
+    real_open = builtins.open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path) == "/proc/cpuinfo":
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    monkeypatch.setattr(devices.platform, "processor", lambda: "")
+    assert devices.machine_summary().startswith("unknown CPU, ")
