@@ -124,3 +124,103 @@ def test_main_prints_the_ratio_last(monkeypatch, capsys):
     monkeypatch.setattr(bench, "compare", lambda *a, **k: (source, fast))
     assert bench.main(["--iterations", "4"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == summary_line(source, fast)
+
+
+# --------------------------------------------------------------------------- issue 10: the command line
+
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_a_root_that_is_a_file_is_one_line_and_status_1(tmp_path, monkeypatch, capsys):
+    from ffn_helpers import data
+
+    monkeypatch.setattr(data, "read_offline_pickle", lambda *a: pytest.fail("the pickle was read first"))
+    root = tmp_path / "data"
+    root.write_text("a file")
+    assert bench.main(["--quick", "--root", str(root)]) == 1
+    assert "is a file, not a folder" in one_line_error(capsys)
+
+
+def test_a_read_only_or_full_root_is_one_line_and_status_1(tmp_path, monkeypatch, capsys):
+    import os
+    import shutil
+
+    from ffn_helpers import data
+
+    monkeypatch.setattr(data, "read_offline_pickle", lambda *a: pytest.fail("the pickle was read first"))
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: mode != os.W_OK)
+    assert bench.main(["--quick", "--root", str(tmp_path)]) == 1
+    assert "not writable" in one_line_error(capsys)
+    monkeypatch.undo()
+    monkeypatch.setattr(data, "read_offline_pickle", lambda *a: pytest.fail("the pickle was read first"))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 0))
+    assert bench.main(["--quick", "--root", str(tmp_path / "other")]) == 1
+    assert "MB free" in one_line_error(capsys)
+
+
+def test_any_os_error_is_one_line_and_status_1(monkeypatch, capsys):
+    def disk_error(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(bench, "compare", disk_error)
+    assert bench.main(["--quick"]) == 1
+    one_line_error(capsys)
+
+
+def test_ctrl_c_ends_quietly(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "compare", interrupted)
+    try:
+        status = bench.main(["--quick"])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped main(): the reader gets a traceback")
+    assert status == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch):
+    import sys
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            import io
+
+            raise io.UnsupportedOperation("fileno")
+
+    source = RunResult("source pipeline", 4, 8.0, 5.0, 1.0, data_seconds=2.0, accuracies=[90.0])
+    fast = RunResult("fast path", 4, 2.0, 1.9, 0.1, accuracies=[90.5])
+    monkeypatch.setattr(bench, "compare", lambda *a, **k: (source, fast))
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert bench.main(["--iterations", "4"]) == 1
+
+
+def test_head_n_1_on_the_real_command_is_quiet():
+    import subprocess
+    import sys
+
+    # compare() is replaced by a stand-in that waits, so the reader is gone before the results are printed.
+    child = (
+        "import sys, time; from ffn_helpers import bench; "
+        "r = bench.RunResult('x', 4, 2.0, 1.0, 0.1, data_seconds=0.5, accuracies=[90.0]); "
+        "bench.compare = lambda *a, **k: (time.sleep(1.0), (r, r))[1]; "
+        "sys.exit(bench.main(['--iterations', '4']))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()  # what `| head -n 1` does after one line
+    _, err = process.communicate(timeout=120)
+    assert first.startswith(b"Model E")
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+    assert process.returncode == 1
