@@ -1,4 +1,4 @@
-"""Benchmark: the source documents' MNIST pipeline against the book's fast path.
+"""Benchmark: the source documents' MNIST pipeline against the book's fast path, and the floor.
 
 Both sides train the same network (Model E, 784-100-100-100-10 with ReLU, from the same
 initial weights) with the same hyper-parameters (SGD, learning rate 0.1, batches of 100)
@@ -10,21 +10,32 @@ for the same number of iterations, and evaluate on the test set at the same iter
 - the *fast path* holds MNIST as two tensors (:func:`ffn_helpers.mnist_tensors`) and
   slices whole batches out of them (:func:`ffn_helpers.train`).
 
+Beside them it times chapter 12's *hand-written step* (the same batches as the fast path,
+gradients written out without autograd: :func:`ffn_helpers.perf.train_by_hand`) and
+computes the *floor*, the run's matrix-product FLOPs (:func:`ffn_helpers.step_flops`)
+at the machine's measured matrix-multiply throughput
+(:func:`ffn_helpers.matmul_flops_per_second`), as chapters 10 and 12 do.
+
+Each side is run ``--repeat`` times (default 3), alternating, and summarized by its
+median with the minimum and maximum: on a busy machine one run can be far off.
+
 Reading the files from disk happens before either clock starts. Run it as a command::
 
     python -m ffn_helpers.bench --quick              # about 600 iterations, well under a minute
     python -m ffn_helpers.bench                      # the full 3000 iterations
-    python -m ffn_helpers.bench --root notebooks/data
+    python -m ffn_helpers.bench --root notebooks/data --repeat 5
 
-The last line printed is the comparison, for example
-``source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x``. The numbers depend on the
-machine and on what else runs on it: a benchmark prints, it never fails on a slow run.
+The last line printed is the comparison of the medians, for example
+``source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x (medians of 3 runs)``. The numbers
+depend on the machine and on what else runs on it: a benchmark prints, it never fails on a
+slow run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,7 +48,8 @@ from torch.utils.data import DataLoader, Dataset
 from .data import MNISTUnavailableError, load_mnist, mnist_tensors
 from .devices import set_seed
 from .models import feedforward
-from .training import train
+from .perf import floor_seconds, matmul_flops_per_second, step_flops, train_by_hand
+from .training import accuracy, train
 
 #: The source's setting: iterations, evaluation period, batch size, learning rate.
 FULL_ITERATIONS = 3000
@@ -46,6 +58,8 @@ EVAL_EVERY = 500
 QUICK_EVAL_EVERY = 300
 BATCH_SIZE = 100
 LEARNING_RATE = 0.1
+#: How many times each side runs by default.
+REPEAT = 3
 
 
 @dataclass
@@ -199,41 +213,167 @@ def fast_path(
     )
 
 
-def summary_line(source: RunResult, fast: RunResult) -> str:
+def hand_path(
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor],
+    *,
+    iterations: int = FULL_ITERATIONS,
+    batch_size: int = BATCH_SIZE,
+    lr: float = LEARNING_RATE,
+    seed: int = 0,
+) -> RunResult:
+    """Train the same Model E with chapter 12's hand-written step (no autograd), timed.
+
+    The loop is :func:`ffn_helpers.perf.train_by_hand`: the same batches as the fast path,
+    the gradients written out by hand, each weight update fused into its gradient product.
+    Only the training is timed; the test accuracy is measured once at the end, off the clock.
+
+    Example:
+        >>> x, y = torch.rand(200, 1, 28, 28), torch.randint(0, 10, (200,))
+        >>> result = hand_path((x, y), (x, y), iterations=4, batch_size=50)
+        >>> result.name, result.evaluated_at, result.eval_seconds
+        ('hand-written step', [4], 0.0)
+    """
+    _check_positive("iterations", iterations)
+    set_seed(seed)
+    model = feedforward()
+    start = time.perf_counter()
+    train_by_hand(model, *train_data, iterations=iterations, batch_size=batch_size, lr=lr, seed=seed)
+    seconds = time.perf_counter() - start
+    return RunResult("hand-written step", iterations, seconds, seconds, 0.0,
+                     evaluated_at=[iterations], accuracies=[accuracy(model, test_data)])
+
+
+def spread(runs: Sequence[RunResult], attribute: str = "seconds") -> tuple[float, float, float]:
+    """Median, minimum and maximum of one timing (``"seconds"``, ``"step_seconds"``...) over runs.
+
+    Example:
+        >>> spread([RunResult("x", 1, s, s, 0.0) for s in (3.0, 1.0, 2.0)])
+        (2.0, 1.0, 3.0)
+    """
+    if not runs:
+        raise ValueError("no runs to summarize")
+    values = [getattr(run, attribute) for run in runs]
+    return statistics.median(values), min(values), max(values)
+
+
+@dataclass
+class Comparison:
+    """Every run of the benchmark, and what one run's floor is.
+
+    ``source``, ``fast`` and ``hand`` hold one :class:`RunResult` per repetition;
+    ``flops_per_step`` is :func:`ffn_helpers.step_flops` of Model E on one batch and
+    ``flops_per_second`` the median of the measured matrix-multiply throughputs.
+    """
+
+    source: list[RunResult]
+    fast: list[RunResult]
+    hand: list[RunResult]
+    flops_per_step: int
+    flops_per_second: float
+
+    @property
+    def floor_seconds(self) -> float:
+        """The floor of one run: its FLOPs at the measured throughput."""
+        return floor_seconds(self.flops_per_step, self.source[0].iterations, self.flops_per_second)
+
+
+def summary_line(source, fast) -> str:
     """The benchmark's last line: both times and their ratio.
+
+    ``source`` and ``fast`` are one :class:`RunResult` each, or lists of them: then the
+    line compares their median times and says so.
 
     Example:
         >>> a = RunResult("source pipeline", 10, 41.2, 0.0, 0.0)
         >>> b = RunResult("fast path", 10, 3.1, 0.0, 0.0)
         >>> summary_line(a, b)
         'source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x'
+        >>> summary_line([a, a, a], [b, b, b])
+        'source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x (medians of 3 runs)'
     """
-    if fast.seconds <= 0:
+    suffix = ""
+    if isinstance(source, RunResult) and isinstance(fast, RunResult):
+        source_s, fast_s = source.seconds, fast.seconds
+    else:
+        source_s, fast_s = spread(source)[0], spread(fast)[0]
+        counts = sorted({len(source), len(fast)})
+        suffix = f" (medians of {' and '.join(map(str, counts))} run{'s' if counts[-1] > 1 else ''})"
+    if fast_s <= 0:
         raise ValueError("the fast path's time must be positive")
-    ratio = source.seconds / fast.seconds
-    return f"source pipeline {source.seconds:.1f} s, fast path {fast.seconds:.1f} s, speed-up {ratio:.1f}x"
+    return f"source pipeline {source_s:.1f} s, fast path {fast_s:.1f} s, speed-up {source_s / fast_s:.1f}x{suffix}"
 
 
 def compare(
-    root: str = "data", *, iterations: int = FULL_ITERATIONS, eval_every: int = EVAL_EVERY, seed: int = 0
-) -> tuple[RunResult, RunResult]:
-    """Run the source pipeline, then the fast path, on MNIST under ``root``; return both results.
+    root: str = "data",
+    *,
+    iterations: int = FULL_ITERATIONS,
+    eval_every: int = EVAL_EVERY,
+    seed: int = 0,
+    repeat: int = REPEAT,
+) -> Comparison:
+    """Run the source pipeline, the fast path and the hand-written step ``repeat`` times each, then the floor.
+
+    The three alternate (source, fast, hand, source, ...), so that a busy spell on the
+    machine does not fall on one side only. The floor's throughput is measured ``repeat``
+    times too, in this process, with its current number of threads.
 
     Example:
-        >>> source, fast = compare("data", iterations=600, eval_every=300)  # doctest: +SKIP
-        >>> source.seconds / fast.seconds > 1  # doctest: +SKIP
+        >>> result = compare("data", iterations=600, eval_every=300)  # doctest: +SKIP
+        >>> spread(result.source)[0] / spread(result.fast)[0] > 1  # doctest: +SKIP
         True
     """
     from torchvision.transforms import ToTensor
 
+    _check_positive("repeat", repeat)
     train_set = load_mnist(root, train=True, transform=ToTensor())
     test_set = load_mnist(root, train=False, transform=ToTensor())
     train_tensors = mnist_tensors(root, train=True)
     test_tensors = mnist_tensors(root, train=False)
     options = dict(iterations=iterations, eval_every=eval_every, seed=seed)
-    source = source_pipeline(train_set, test_set, **options)
-    fast = fast_path(train_tensors, test_tensors, **options)
-    return source, fast
+    result = Comparison([], [], [], 0, 0.0)
+    for _ in range(repeat):
+        result.source.append(source_pipeline(train_set, test_set, **options))
+        result.fast.append(fast_path(train_tensors, test_tensors, **options))
+        result.hand.append(hand_path(train_tensors, test_tensors, iterations=iterations, seed=seed))
+    batch = train_tensors[0][:BATCH_SIZE], train_tensors[1][:BATCH_SIZE]
+    result.flops_per_step = step_flops(feedforward(), *batch)
+    result.flops_per_second = statistics.median(matmul_flops_per_second() for _ in range(repeat))
+    return result
+
+
+def report_lines(result: Comparison) -> list[str]:
+    """The lines :func:`main` prints for a comparison, the ratio of the medians last.
+
+    Example:
+        >>> runs = lambda name, s: [RunResult(name, 10, s, s * 0.8, s * 0.1, data_seconds=s * 0.1, accuracies=[97.0])]
+        >>> result = Comparison(runs("source pipeline", 8.0), runs("fast path", 2.0), runs("hand-written step", 1.0),
+        ...                     1_000_000, 1e8)
+        >>> report_lines(result)[-1]
+        'source pipeline 8.0 s, fast path 2.0 s, speed-up 4.0x (medians of 1 run)'
+    """
+    def timing(runs: Sequence[RunResult], attribute: str = "seconds") -> str:
+        median, low, high = spread(runs, attribute)
+        return f"median {median:.2f} s (min {low:.2f}, max {high:.2f})"
+
+    source, fast, hand = result.source, result.fast, result.hand
+    floor = result.floor_seconds
+    fast_steps, hand_s = spread(fast, "step_seconds")[0], spread(hand)[0]
+    accuracy_of = lambda runs: statistics.median(run.accuracy for run in runs)  # noqa: E731
+    lines = [
+        f"{source[0].name}: {timing(source)}; data {spread(source, 'data_seconds')[0]:.2f} s, "
+        f"steps {spread(source, 'step_seconds')[0]:.2f} s, evaluation {spread(source, 'eval_seconds')[0]:.2f} s "
+        f"(medians); test accuracy {accuracy_of(source):.2f}%",
+        f"{fast[0].name}: {timing(fast)}; steps {timing(fast, 'step_seconds')}, "
+        f"evaluation {spread(fast, 'eval_seconds')[0]:.2f} s; test accuracy {accuracy_of(fast):.2f}%",
+        f"{hand[0].name}: {timing(hand)}, training only; test accuracy {accuracy_of(hand):.2f}%",
+        f"floor: {floor:.2f} s = {result.flops_per_step:,} FLOPs a step x {source[0].iterations} iterations "
+        f"at {result.flops_per_second / 1e9:.0f} GFLOP/s (float32 matrix products)",
+        f"medians against the floor: fast path's steps {fast_steps / floor:.2f}x, hand-written step "
+        f"{hand_s / floor:.2f}x; the hand-written step is {fast_steps / hand_s:.2f}x faster than autograd's",
+        summary_line(source, fast),
+    ]
+    return lines
 
 
 def _positive_int_arg(text: str) -> int:
@@ -275,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-every", type=_positive_int_arg, default=None,
                         help=f"evaluate on the test set every N iterations (default {EVAL_EVERY})")
     parser.add_argument("--seed", type=_seed_arg, default=0, help="seed of weights and shuffling (default 0)")
+    parser.add_argument("--repeat", type=_positive_int_arg, default=REPEAT,
+                        help=f"run each side N times and report the median, min and max (default {REPEAT})")
     parser.add_argument("--root", default="data",
                         help="folder holding MNIST/raw (default ./data; fetched or rebuilt there if missing)")
     return parser
@@ -309,9 +451,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     Example:
         >>> main(["--quick", "--root", "notebooks/data"])  # doctest: +SKIP
-        source pipeline: 600 iterations in 8.3 s (data 6.9 s, steps 0.8 s, evaluation 0.6 s), test accuracy 92.61%
-        fast path: 600 iterations in 0.7 s (steps 0.7 s, evaluation 0.0 s), test accuracy 92.61%
-        source pipeline 8.3 s, fast path 0.7 s, speed-up 11.9x
+        Model E, batch 100, SGD lr 0.1, 600 iterations, 2 threads, 3 runs of each, MNIST under 'notebooks/data'
+        source pipeline: median 8.31 s (min 8.02, max 9.10); data 6.90 s, steps 0.80 s, evaluation 0.60 s (medians); ...
+        fast path: median 0.70 s (min 0.69, max 0.75); steps median 0.66 s (min 0.65, max 0.70), evaluation ...
+        hand-written step: median 0.40 s (min 0.39, max 0.44), training only; test accuracy 92.55%
+        floor: 0.14 s = 43,960,000 FLOPs a step x 600 iterations at 186 GFLOP/s (float32 matrix products)
+        medians against the floor: fast path's steps 4.71x, hand-written step 2.86x; ...
+        source pipeline 8.3 s, fast path 0.7 s, speed-up 11.9x (medians of 3 runs)
         0
     """
     try:
@@ -331,18 +477,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """The body of :func:`main`, once the arguments are parsed."""
     print(f"Model E, batch {BATCH_SIZE}, SGD lr {LEARNING_RATE}, {args.iterations} iterations, "
-          f"{torch.get_num_threads()} threads, MNIST under {args.root!r}", flush=True)
+          f"{torch.get_num_threads()} threads, {args.repeat} run{'s' if args.repeat > 1 else ''} of each, "
+          f"MNIST under {args.root!r}", flush=True)
     try:
-        source, fast = compare(args.root, iterations=args.iterations, eval_every=args.eval_every, seed=args.seed)
+        result = compare(args.root, iterations=args.iterations, eval_every=args.eval_every, seed=args.seed,
+                         repeat=args.repeat)
     except (MNISTUnavailableError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"{source.name}: {source.iterations} iterations in {source.seconds:.1f} s (data {source.data_seconds:.1f} s, "
-          f"steps {source.step_seconds:.1f} s, evaluation {source.eval_seconds:.1f} s), "
-          f"test accuracy {source.accuracy:.2f}%")
-    print(f"{fast.name}: {fast.iterations} iterations in {fast.seconds:.1f} s (steps {fast.step_seconds:.1f} s, "
-          f"evaluation {fast.eval_seconds:.1f} s), test accuracy {fast.accuracy:.2f}%")
-    print(summary_line(source, fast), flush=True)
+    for line in report_lines(result):
+        print(line)
+    sys.stdout.flush()
     return 0
 
 

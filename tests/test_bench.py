@@ -5,7 +5,17 @@ import torch
 from torch.utils.data import TensorDataset
 
 from ffn_helpers import bench
-from ffn_helpers.bench import RunResult, fast_path, parse_args, source_pipeline, summary_line
+from ffn_helpers.bench import (
+    Comparison,
+    RunResult,
+    fast_path,
+    hand_path,
+    parse_args,
+    report_lines,
+    source_pipeline,
+    spread,
+    summary_line,
+)
 
 
 def tiny_tensors(n=120, seed=0):
@@ -19,6 +29,7 @@ def tiny_tensors(n=120, seed=0):
 def test_defaults_are_the_source_setting():
     args = parse_args([])
     assert (args.iterations, args.eval_every, args.seed, args.root, args.quick) == (3000, 500, 0, "data", False)
+    assert args.repeat == bench.REPEAT == 3
 
 
 def test_quick_mode_is_shorter():
@@ -28,8 +39,9 @@ def test_quick_mode_is_shorter():
 
 
 def test_explicit_values():
-    args = parse_args(["--iterations", "50", "--eval-every", "25", "--seed", "3", "--root", "somewhere"])
-    assert (args.iterations, args.eval_every, args.seed, args.root) == (50, 25, 3, "somewhere")
+    args = parse_args(["--iterations", "50", "--eval-every", "25", "--seed", "3", "--root", "somewhere",
+                       "--repeat", "5"])
+    assert (args.iterations, args.eval_every, args.seed, args.root, args.repeat) == (50, 25, 3, "somewhere", 5)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +50,8 @@ def test_explicit_values():
         (["--iterations", "0"], "positive whole number"),
         (["--iterations", "ten"], "positive whole number"),
         (["--eval-every", "-5"], "positive whole number"),
+        (["--repeat", "0"], "positive whole number"),
+        (["--repeat", "two"], "positive whole number"),
         (["--seed", "-1"], "seed in [0, 2**32)"),
         (["--quick", "--iterations", "100"], "either --quick or --iterations"),
         (["--fast"], "unrecognized arguments"),
@@ -59,6 +73,21 @@ def test_summary_line_format():
     assert summary_line(source, fast) == "source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x"
     with pytest.raises(ValueError):
         summary_line(source, RunResult("fast path", 10, 0.0, 0.0, 0.0))
+
+
+def test_summary_line_compares_medians():
+    sources = [RunResult("source pipeline", 10, s, 0.0, 0.0) for s in (40.0, 90.0, 41.23)]
+    fasts = [RunResult("fast path", 10, s, 0.0, 0.0) for s in (3.1, 2.0, 9.0)]
+    assert summary_line(sources, fasts) == "source pipeline 41.2 s, fast path 3.1 s, speed-up 13.3x (medians of 3 runs)"
+    assert summary_line(sources[:1], fasts[:1]).endswith("(medians of 1 run)")
+
+
+def test_spread():
+    runs = [RunResult("x", 1, s, s / 2, 0.0) for s in (3.0, 1.0, 2.0, 10.0)]
+    assert spread(runs) == (2.5, 1.0, 10.0)
+    assert spread(runs, "step_seconds") == (1.25, 0.5, 5.0)
+    with pytest.raises(ValueError):
+        spread([])
 
 
 def test_run_result_properties():
@@ -90,6 +119,56 @@ def test_fast_path_on_tiny_data():
     assert 0 < result.step_seconds <= result.seconds
 
 
+def test_hand_path_on_tiny_data():
+    x, y = tiny_tensors()
+    result = hand_path((x, y), (x, y), iterations=5, batch_size=40)
+    assert result.name == "hand-written step" and result.evaluated_at == [5] and 0.0 <= result.accuracy <= 100.0
+    assert result.seconds == result.step_seconds > 0 and result.eval_seconds == 0.0
+    with pytest.raises(ValueError):
+        hand_path((x, y), (x, y), iterations=0)
+
+
+def fake_comparison(repeat=1):
+    runs = lambda name, seconds: [  # noqa: E731
+        RunResult(name, 4, seconds, seconds * 0.8, seconds * 0.1, data_seconds=seconds * 0.1, accuracies=[90.0])
+        for _ in range(repeat)
+    ]
+    return Comparison(runs("source pipeline", 8.0), runs("fast path", 2.0), runs("hand-written step", 1.0),
+                      43_960_000, 1e10)
+
+
+def test_compare_repeats_alternating_and_counts_the_floor(monkeypatch):
+    x, y = tiny_tensors(n=120)
+    calls = []
+
+    def recorder(name):
+        def run(*args, **kwargs):
+            calls.append(name)
+            return RunResult(name, kwargs["iterations"], 1.0, 1.0, 0.0, data_seconds=0.0, accuracies=[50.0])
+        return run
+
+    monkeypatch.setattr(bench, "load_mnist", lambda *a, **k: TensorDataset(x, y))
+    monkeypatch.setattr(bench, "mnist_tensors", lambda *a, **k: (x, y))
+    for name in ("source_pipeline", "fast_path", "hand_path"):
+        monkeypatch.setattr(bench, name, recorder(name))
+    monkeypatch.setattr(bench, "matmul_flops_per_second", lambda: 2e10)
+    result = bench.compare("nowhere", iterations=4, eval_every=2, repeat=2)
+    assert calls == ["source_pipeline", "fast_path", "hand_path"] * 2
+    assert len(result.source) == len(result.fast) == len(result.hand) == 2
+    assert result.flops_per_step == 43_960_000  # Model E on a batch of 100
+    assert result.floor_seconds == pytest.approx(43_960_000 * 4 / 2e10)
+    with pytest.raises(ValueError):
+        bench.compare("nowhere", repeat=0)
+
+
+def test_report_lines_end_with_the_ratio_of_medians():
+    result = fake_comparison(repeat=3)
+    lines = report_lines(result)
+    assert [line.split(":")[0] for line in lines[:4]] == ["source pipeline", "fast path", "hand-written step", "floor"]
+    assert "43,960,000 FLOPs a step x 4 iterations at 10 GFLOP/s" in lines[3]
+    assert lines[-1] == summary_line(result.source, result.fast) and lines[-1].endswith("(medians of 3 runs)")
+
+
 def test_both_pipelines_start_from_the_same_weights():
     # Zero learning steps cannot be asked for, so compare after one identical full-batch step:
     # with one batch holding every example, shuffling does not matter and both must agree.
@@ -119,11 +198,19 @@ def test_main_reports_missing_data(tmp_path, monkeypatch, capsys):
 
 
 def test_main_prints_the_ratio_last(monkeypatch, capsys):
-    source = RunResult("source pipeline", 4, 8.0, 5.0, 1.0, data_seconds=2.0, accuracies=[90.0])
-    fast = RunResult("fast path", 4, 2.0, 1.9, 0.1, accuracies=[90.5])
-    monkeypatch.setattr(bench, "compare", lambda *a, **k: (source, fast))
-    assert bench.main(["--iterations", "4"]) == 0
-    assert capsys.readouterr().out.strip().splitlines()[-1] == summary_line(source, fast)
+    result = fake_comparison(repeat=2)
+    asked = {}
+
+    def fake_compare(*args, **kwargs):
+        asked.update(kwargs)
+        return result
+
+    monkeypatch.setattr(bench, "compare", fake_compare)
+    assert bench.main(["--iterations", "4", "--repeat", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert asked["repeat"] == 2 and "2 runs of each" in lines[0]
+    assert lines[1:] == report_lines(result)
+    assert lines[-1] == summary_line(result.source, result.fast)
 
 
 # --------------------------------------------------------------------------- issue 10: the command line
@@ -199,9 +286,7 @@ def test_a_closed_pipe_ends_quietly(monkeypatch):
 
             raise io.UnsupportedOperation("fileno")
 
-    source = RunResult("source pipeline", 4, 8.0, 5.0, 1.0, data_seconds=2.0, accuracies=[90.0])
-    fast = RunResult("fast path", 4, 2.0, 1.9, 0.1, accuracies=[90.5])
-    monkeypatch.setattr(bench, "compare", lambda *a, **k: (source, fast))
+    monkeypatch.setattr(bench, "compare", lambda *a, **k: fake_comparison())
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert bench.main(["--iterations", "4"]) == 1
 
@@ -213,8 +298,9 @@ def test_head_n_1_on_the_real_command_is_quiet():
     # compare() is replaced by a stand-in that waits, so the reader is gone before the results are printed.
     child = (
         "import sys, time; from ffn_helpers import bench; "
-        "r = bench.RunResult('x', 4, 2.0, 1.0, 0.1, data_seconds=0.5, accuracies=[90.0]); "
-        "bench.compare = lambda *a, **k: (time.sleep(1.0), (r, r))[1]; "
+        "r = [bench.RunResult('x', 4, 2.0, 1.0, 0.1, data_seconds=0.5, accuracies=[90.0])]; "
+        "c = bench.Comparison(r, r, r, 1000, 1e9); "
+        "bench.compare = lambda *a, **k: (time.sleep(1.0), c)[1]; "
         "sys.exit(bench.main(['--iterations', '4']))"
     )
     process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
