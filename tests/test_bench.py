@@ -29,7 +29,7 @@ def tiny_tensors(n=120, seed=0):
 def test_defaults_are_the_source_setting():
     args = parse_args([])
     assert (args.iterations, args.eval_every, args.seed, args.root, args.quick) == (3000, 500, 0, "data", False)
-    assert args.repeat == bench.REPEAT == 3
+    assert args.repeat == bench.REPEAT == 3 and args.threads is None
 
 
 def test_quick_mode_is_shorter():
@@ -40,8 +40,9 @@ def test_quick_mode_is_shorter():
 
 def test_explicit_values():
     args = parse_args(["--iterations", "50", "--eval-every", "25", "--seed", "3", "--root", "somewhere",
-                       "--repeat", "5"])
+                       "--repeat", "5", "--threads", "1"])
     assert (args.iterations, args.eval_every, args.seed, args.root, args.repeat) == (50, 25, 3, "somewhere", 5)
+    assert args.threads == 1
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,7 @@ def test_explicit_values():
         (["--eval-every", "-5"], "positive whole number"),
         (["--repeat", "0"], "positive whole number"),
         (["--repeat", "two"], "positive whole number"),
+        (["--threads", "0"], "positive whole number"),
         (["--seed", "-1"], "seed in [0, 2**32)"),
         (["--quick", "--iterations", "100"], "either --quick or --iterations"),
         (["--fast"], "unrecognized arguments"),
@@ -206,9 +208,14 @@ def test_main_prints_the_ratio_last(monkeypatch, capsys):
         return result
 
     monkeypatch.setattr(bench, "compare", fake_compare)
-    assert bench.main(["--iterations", "4", "--repeat", "2"]) == 0
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(["--iterations", "4", "--repeat", "2", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert asked["repeat"] == 2 and "2 runs of each" in lines[0]
+    assert asked["repeat"] == 2 and "2 runs of each" in lines[0] and "1 threads" in lines[0]
     assert lines[1:] == report_lines(result)
     assert lines[-1] == summary_line(result.source, result.fast)
 
