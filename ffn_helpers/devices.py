@@ -91,11 +91,11 @@ def machine_summary() -> str:
         >>> machine_summary()  # doctest: +SKIP
         'Intel(R) Xeon(R) Processor, 2 cores, 2 PyTorch threads, PyTorch 2.14.1, CPU only'
     """
-    cores = os.cpu_count()
+    cores, threads = os.cpu_count(), torch.get_num_threads()
     parts = [
         _cpu_model(),
-        f"{cores} cores" if cores else "unknown number of cores",
-        f"{torch.get_num_threads()} PyTorch threads",
+        f"{cores} core{'s' * (cores != 1)}" if cores else "unknown number of cores",
+        f"{threads} PyTorch thread{'s' * (threads != 1)}",
         f"PyTorch {torch.__version__}",
     ]
     device = get_device()

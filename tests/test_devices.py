@@ -60,11 +60,22 @@ def test_machine_summary_is_one_line_about_this_machine():
 
     line = machine_summary()
     assert isinstance(line, str) and "\n" not in line and line
-    assert f"{os.cpu_count()} cores" in line
-    assert f"{torch.get_num_threads()} PyTorch threads" in line
+    assert f"{os.cpu_count()} core" in line
+    assert f"{torch.get_num_threads()} PyTorch thread" in line
     assert f"PyTorch {torch.__version__}" in line
     if not torch.cuda.is_available() and get_device().type == "cpu":
         assert line.endswith("CPU only")
+
+
+def test_machine_summary_says_one_thread_in_the_singular():
+    from ffn_helpers import machine_summary
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert ", 1 PyTorch thread," in machine_summary()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_machine_summary_names_the_gpu(monkeypatch):
