@@ -191,3 +191,34 @@ def test_guard_catches_a_float_glued_in_a_compared_cell(chapter):
 )
 def test_float_reprs(text, is_float):
     assert _is_float_repr(text) is is_float
+
+
+# --------------------------------------------------------------------------- the intro's run times
+
+
+def stored_run_seconds(nb: dict) -> float:
+    """Seconds from the first cell's start to the last cell's end, from the stored run."""
+    from datetime import datetime
+
+    times = []
+    for cell in nb.get("cells", []):
+        execution = cell.get("metadata", {}).get("execution", {})
+        for key in ("iopub.execute_input", "shell.execute_reply"):
+            if key in execution:
+                times.append(datetime.fromisoformat(execution[key].replace("Z", "+00:00")))
+    if not times:
+        raise ValueError("the notebook stores no execution times")
+    return (max(times) - min(times)).total_seconds()
+
+
+def test_intro_states_each_chapters_stored_run_time():
+    """book/intro.md gives each chapter's run time; it must be that of the stored outputs."""
+    intro = (NOTEBOOKS[0].parent.parent / "book" / "intro.md").read_text(encoding="utf-8")
+    stated = {
+        name: int(seconds)
+        for name, seconds in re.findall(r"<\.\./notebooks/(\w+)>`.*\|\s*(\d+) s\s*\|\s*$", intro, re.M)
+    }
+    assert sorted(stated) == [p.stem for p in NOTEBOOKS], "every chapter's row needs its run time"
+    for path in NOTEBOOKS:
+        seconds = stored_run_seconds(_load(path))
+        assert abs(stated[path.stem] - seconds) <= max(3, 0.1 * seconds), (path.stem, stated[path.stem], seconds)
