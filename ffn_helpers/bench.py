@@ -49,7 +49,7 @@ from .data import MNISTUnavailableError, load_mnist, mnist_tensors
 from .devices import set_seed
 from .models import feedforward
 from .perf import floor_seconds, matmul_flops_per_second, step_flops, train_by_hand
-from .training import accuracy, train
+from .training import _positive_int, accuracy, train
 
 #: The source's setting: iterations, evaluation period, batch size, learning rate.
 FULL_ITERATIONS = 3000
@@ -94,12 +94,7 @@ class RunResult:
         return 1000.0 * (self.seconds - self.eval_seconds) / self.iterations
 
 
-def _check_positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
+_check_positive = _positive_int  # the package's one argument check (NumPy integers too)
 
 
 def _loader_accuracy(model: nn.Module, loader: DataLoader) -> float:

@@ -25,15 +25,9 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from .training import _positive_int  # one argument check for the package (NumPy integers too)
+
 __all__ = ["floor_seconds", "hand_step", "matmul_flops_per_second", "step_flops", "train_by_hand"]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _positive_number(name: str, value: object) -> float:
