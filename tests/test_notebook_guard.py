@@ -10,7 +10,10 @@ what is identical on every CPU and at any load. This guard checks, for every cha
    notebook's own stored outputs, so the book never shows a missing number;
 4. nbval markers are cell tags, never visible ``# NBVAL_...`` comments;
 5. no float is glued from a cell that nbval compares: a measured value's last digits depend
-   on the CPU's kernels, so it must come from a cell tagged ``nbval-ignore-output``.
+   on the CPU's kernels, so it must come from a cell tagged ``nbval-ignore-output``;
+6. every value glued under a literal name (``fh.glue("key", ...)``) is used in the markdown:
+   a glued number nobody reads is either a leftover or a number the prose types by hand
+   instead. (Names built in a loop, ``f"..._{k}"``, may glue a few values the prose skips.)
 
 The second half of the file breaks a copy of a real chapter in each of these ways and
 shows that the guard notices.
@@ -29,6 +32,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:<>]+)")
 GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::[a-z]+)?\}\s+([^\s:]+)", re.M)
+GLUE_CALL = re.compile(r"""\bglue\(\s*["']([^"'{}]+)["']""")
 MARKER_COMMENT = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+", re.M)
 IGNORED = {"nbval-ignore-output", "nbval-skip"}
 
@@ -88,12 +92,17 @@ def notebook_problems(nb: dict) -> list[str]:
             if _is_float_repr(value) and not tags & IGNORED:
                 problems.append(f"cell {i}: float {name} = {value} glued from a cell nbval compares")
 
+    used = set()
     for i, cell in enumerate(cells):
         if cell.get("cell_type") == "markdown":
             text = _source(cell)
             for name in GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text):
+                used.add(name.strip())
                 if name.strip() not in glued:
                     problems.append(f"cell {i}: glue key {name.strip()!r} is used but never glued")
+    literal = {name for _, c in code for name in GLUE_CALL.findall(_source(c))}
+    for name in sorted((glued & literal) - used):
+        problems.append(f"glue key {name!r} is glued but never used in the markdown")
     return problems
 
 
@@ -153,6 +162,15 @@ def test_guard_catches_a_stored_error(chapter):
     assert any("stored error ValueError" in p for p in notebook_problems(nb))
     cell.setdefault("metadata", {}).setdefault("tags", []).append("raises-exception")
     assert not any("stored error" in p for p in notebook_problems(nb))
+
+
+def test_guard_catches_an_unused_glue_key(chapter):
+    nb = copy.deepcopy(chapter)
+    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and GLUE_ROLE.search(_source(c)))
+    name = GLUE_ROLE.search(_source(cell)).group(1).strip()
+    cell["source"] = GLUE_ROLE.sub("a number typed by hand", _source(cell))
+    assert notebook_problems(nb) != [] and all(name in p or "never used" in p for p in notebook_problems(nb))
+    assert any(f"{name!r} is glued but never used" in p for p in notebook_problems(nb))
 
 
 def test_guard_catches_a_missing_glue_key(chapter):
