@@ -14,6 +14,9 @@ what is identical on every CPU and at any load. This guard checks, for every cha
 6. every value glued under a literal name (``fh.glue("key", ...)``) is used in the markdown:
    a glued number nobody reads is either a leftover or a number the prose types by hand
    instead. (Names built in a loop, ``f"..._{k}"``, may glue a few values the prose skips.)
+7. every number written into the prose between ``<!--glue KEY:FMT-->`` and ``<!--/glue-->``
+   (tests/prose_numbers.py) is exactly the stored run's value, formatted: readers in
+   JupyterLab and Colab see the number itself, and it cannot drift from the run.
 
 The second half of the file breaks a copy of a real chapter in each of these ways and
 shows that the guard notices.
@@ -27,6 +30,7 @@ import re
 from pathlib import Path
 
 import pytest
+from prose_numbers import marked_keys, mismatches
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.ipynb"))
 
@@ -96,6 +100,7 @@ def notebook_problems(nb: dict) -> list[str]:
     for i, cell in enumerate(cells):
         if cell.get("cell_type") == "markdown":
             text = _source(cell)
+            used.update(marked_keys(text))  # checked against the run by mismatches() below
             for name in GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text):
                 used.add(name.strip())
                 if name.strip() not in glued:
@@ -103,6 +108,7 @@ def notebook_problems(nb: dict) -> list[str]:
     literal = {name for _, c in code for name in GLUE_CALL.findall(_source(c))}
     for name in sorted((glued & literal) - used):
         problems.append(f"glue key {name!r} is glued but never used in the markdown")
+    problems += mismatches(nb)
     return problems
 
 
@@ -240,3 +246,52 @@ def test_intro_states_each_chapters_stored_run_time():
     for path in NOTEBOOKS:
         seconds = stored_run_seconds(_load(path))
         assert abs(stated[path.stem] - seconds) <= max(3, 0.1 * seconds), (path.stem, stated[path.stem], seconds)
+
+
+# --------------------------------------------------------------------------- numbers in the prose
+
+
+def _mark_first_role(nb: dict, shown: str) -> tuple[str, str]:
+    """Turn the first {glue:text} role of a Markdown cell into a marker showing ``shown``."""
+    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and re.search(r"\{glue:text\}`[^`]+`", _source(c)))
+    role = re.search(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", _source(cell))
+    key, fmt = role.group(1).strip(), role.group(2)
+    marker = f"<!--glue {key}{':' + fmt if fmt else ''}-->{shown}<!--/glue-->"
+    cell["source"] = _source(cell).replace(role.group(0), marker, 1)
+    return key, fmt
+
+
+def test_guard_catches_a_number_the_run_did_not_give(chapter):
+    nb = copy.deepcopy(chapter)
+    key, _ = _mark_first_role(nb, "12345")
+    assert any(f"shows '12345' for {key!r}" in p for p in notebook_problems(nb))
+
+
+def test_fill_writes_the_runs_number_into_the_prose(chapter):
+    import prose_numbers
+
+    nb = copy.deepcopy(chapter)
+    key, fmt = _mark_first_role(nb, "?")
+    assert prose_numbers.fill(nb) == 1
+    assert notebook_problems(nb) == []
+    expected = prose_numbers.render(prose_numbers.glued_values(nb)[key], fmt)
+    assert f"-->{expected}<!--/glue-->" in "".join(_source(c) for c in nb["cells"])
+    assert prose_numbers.fill(nb) == 0      # a second fill changes nothing
+
+
+def test_guard_catches_a_marker_for_a_value_never_glued(chapter):
+    nb = copy.deepcopy(chapter)
+    _first(nb, lambda c: c["cell_type"] == "markdown")["source"] += "\nIt is <!--glue ch04_nothing:.1f-->1.0<!--/glue-->."
+    assert any("'ch04_nothing' is never glued" in p for p in notebook_problems(nb))
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("np.float64(97.08)", 97.08), ("97.08", 97.08), ("'a sentence, with commas'", "a sentence, with commas"),
+     ("42", 42), ("np.int64(3)", 3), ("tensor(0.5000)", 0.5), ("nan", "nan")],
+)
+def test_glued_reprs_are_read_back(text, value):
+    from prose_numbers import parse_value
+
+    got = parse_value(text)
+    assert (str(got) == value) if value == "nan" else got == value
