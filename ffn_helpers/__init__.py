@@ -12,15 +12,18 @@ from .models import feedforward
 from .notebook import glue
 from .perf import floor_seconds, matmul_flops_per_second, step_flops
 from .plotting import plot_curves, show_digits, use_book_style
+from .stats import Difference, compare, mean_std, standard_error
 from .training import History, accuracy, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Difference",
     "History",
     "MNISTUnavailableError",
     "accuracy",
     "check_mnist",
+    "compare",
     "ensure_mnist",
     "feedforward",
     "floor_seconds",
@@ -29,11 +32,13 @@ __all__ = [
     "load_mnist",
     "machine_summary",
     "matmul_flops_per_second",
+    "mean_std",
     "mnist_tensors",
     "plot_curves",
     "resolve_device",
     "set_seed",
     "show_digits",
+    "standard_error",
     "step_flops",
     "train",
     "use_book_style",
