@@ -19,8 +19,9 @@ Two kinds of comparison:
   differences with the same runs;
 - **unpaired** otherwise: the standard errors of the two means combine,
   ``sqrt(se(a)**2 + se(b)**2)``. With ``n_test``, the binomial sampling error of an
-  accuracy measured on ``n_test`` images, ``p(1 - p) / n_test`` per side (in points
-  squared), is added: the test set itself is a sample of the images one could have drawn.
+  accuracy ``p`` measured on ``n_test`` images, ``100**2 * p * (1 - p) / n_test`` per
+  side in points squared, is added: the test set itself is a sample of the images one
+  could have drawn.
 
 A caveat said once: with 2 or 3 seeds, "twice the standard error" is a rough heuristic,
 not a 95 % test. The standard error is itself estimated from those few values, and the
