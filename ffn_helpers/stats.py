@@ -1,9 +1,9 @@
 """Comparing results over seeds: a difference of means with its standard error.
 
 A chapter that compares two settings trains each over a few seeds and asks whether the
-difference of the mean results is larger than the noise. ``compare(a, b)`` answers with a
-``Difference``: the difference of the means, its standard error (SE), and a verdict,
-``real`` when the difference exceeds twice its standard error::
+difference of the mean results is larger than the noise. ``compare(a, b)`` answers
+with a ``Difference``: the difference of the means, its standard error (SE), and a
+verdict, ``real`` when the difference exceeds twice its standard error::
 
     >>> a, b = [97.0, 97.4, 96.8], [96.8, 97.1, 96.5]   # seeds 0, 1, 2 on each side
     >>> print(compare(a, b, paired=True))
@@ -14,7 +14,8 @@ difference of the mean results is larger than the noise. ``compare(a, b)`` answe
 Two kinds of comparison:
 
 - **paired**, when both sides ran with the same seeds (same initial weights, same batch
-  order): the standard error is that of the per-seed differences, ``std(a - b) / sqrt(n)``.
+  order): the standard error is that of the per-seed differences,
+  ``std(a - b) / sqrt(n)``.
   Whatever a seed does to both sides cancels, so a paired comparison resolves smaller
   differences with the same runs;
 - **unpaired** otherwise: the standard errors of the two means combine,
@@ -54,7 +55,8 @@ def _values(values: Any, name: str = "values") -> list[float]:
     for i, value in enumerate(values):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(
-                f"{name}[{i}] must be a real number, got {type(value).__name__}: {value!r}"
+                f"{name}[{i}] must be a real number, "
+                f"got {type(value).__name__}: {value!r}"
             )
         value = float(value)
         if not math.isfinite(value):
@@ -67,7 +69,8 @@ def _mean_and_std(values: list[float], name: str) -> tuple[float, float]:
     """Mean and sample standard deviation (n - 1 in the denominator) of >= 2 values."""
     if len(values) < 2:
         raise ValueError(
-            f"{name} needs at least 2 values for a standard deviation, got {len(values)}"
+            f"{name} needs at least 2 values for a standard deviation, "
+            f"got {len(values)}"
         )
     mean = math.fsum(values) / len(values)
     var = math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
@@ -86,7 +89,7 @@ def standard_error(values: Any) -> float:
 
 
 def mean_std(values: Any, digits: int = 2) -> str:
-    """``"mean ± std"`` of ``values`` (sample standard deviation), with ``digits`` decimals.
+    """``"mean ± std"`` of ``values`` (sample standard deviation), ``digits`` decimals.
 
     Example:
         >>> mean_std([97.0, 97.25, 97.5])
@@ -189,9 +192,9 @@ def compare(
     if paired:
         if n_test is not None:
             raise ValueError(
-                "n_test applies to unpaired comparisons: two accuracies measured on the "
-                "same test images share most of their sampling error, which a paired "
-                "comparison of per-seed results cannot separate"
+                "n_test applies to unpaired comparisons: two accuracies measured "
+                "on the same test images share most of their sampling error, which "
+                "a paired comparison of per-seed results cannot separate"
             )
         if len(xs) != len(ys):
             raise ValueError(
