@@ -15,11 +15,13 @@ Each test names the page and what is wrong with it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +35,9 @@ except ImportError as exc:  # pragma: no cover
     raise ImportError(
         "the browser test needs Playwright: pip install playwright (or run .ci/browser-test)"
     ) from exc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import site_checks  # noqa: E402  (beside this file: the checks that need no browser)
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
@@ -86,16 +91,25 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1 (uncompressed); yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="session")
 def base_url():
     if not (SITE / "book" / "intro.html").is_file():
         pytest.fail(f"no built book in {SITE}: run `jupyter-book build . -W -n --keep-going` first")
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
+    with serve(SITE) as url:
+        yield url
 
 
 def chromium_path() -> str:
@@ -123,12 +137,14 @@ class Visit:
         self.js_errors: list[str] = []
         self.offsite: list[str] = []
         self.broken: list[str] = []
+        self.finished: list = []  # every request that completed, for the page's weight
         self.context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda exc: self.js_errors.append(f"uncaught {exc}"))
         self.page.on("console", self._console)
         self.page.on("response", self._response)
+        self.page.on("requestfinished", lambda request: self.finished.append(request))
         self.page.goto(base_url + page + ".html", wait_until="load")
         self.math_state = self.page.evaluate(
             """async () => {
@@ -154,6 +170,19 @@ class Visit:
     def _response(self, response):
         if response.status >= 400 and urlsplit(response.url).hostname == "127.0.0.1":
             self.broken.append(f"{response.status} {urlsplit(response.url).path}")
+
+    def weights(self) -> dict[str, int]:
+        """Bytes of each response body received so far (uncompressed: the test server
+        sends no Content-Encoding), by URL, after the page's network has gone quiet."""
+        try:
+            self.page.wait_for_load_state("networkidle", timeout=10_000)
+        except playwright_api.Error:
+            pass
+        sizes: dict[str, int] = {}
+        for request in self.finished:
+            if request.url.startswith(("http://", "https://")):
+                sizes[request.url] = sizes.get(request.url, 0) + request.sizes()["responseBodySize"]
+        return sizes
 
     def close(self):
         self.context.close()
@@ -186,6 +215,24 @@ def prose_text(visit: Visit) -> str:
             const article = document.querySelector('article.bd-article').cloneNode(true);
             article.querySelectorAll('pre, code, mjx-container, .cell_input').forEach(el => el.remove());
             return article.innerText || article.textContent;
+        }"""
+    )
+
+
+def text_pieces(visit: Visit) -> str:
+    """The article's text nodes outside code, code outputs and typeset math, one a line
+    (so that two table cells never run together)."""
+    return visit.page.evaluate(
+        """() => {
+            const skip = 'pre, code, mjx-container, .cell_input, script, style';
+            const walker = document.createTreeWalker(
+                document.querySelector('article.bd-article'), NodeFilter.SHOW_TEXT);
+            const pieces = [];
+            while (walker.nextNode()) {
+                const node = walker.currentNode;
+                if (!node.parentElement.closest(skip)) pieces.push(node.textContent);
+            }
+            return pieces.join('\\n');
         }"""
     )
 
@@ -224,6 +271,62 @@ def test_math_renders_offline(visits, page):
     if raw and not unrendered:
         problems.append(f"raw TeX delimiter {raw.group()!r} in the text")
     report(page, problems)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_raw_dollar_math(visits, page):
+    """Text between dollars that nothing typeset (e.g. in a Markdown table printed by a cell)."""
+    raw = site_checks.raw_dollar_math(text_pieces(visits(page)))
+    report(page, [f"TeX between dollars shown as text: {m!r} (write it in Unicode)" for m in raw[:5]])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_first_visit_weight(visits, page):
+    """Every request of a first visit (empty cache), added up, uncompressed."""
+    report(page, site_checks.weight_problems(visits(page).weights()))
+
+
+def test_internal_links_and_anchors():
+    """Every link of every built page to a file of the site, and every #anchor, exists."""
+    problems = site_checks.broken_links(SITE)
+    report("the site", problems[:20] + ([f"... {len(problems) - 20} more"] if len(problems) > 20 else []))
+
+
+def test_external_links_are_listed():
+    """tests/site/external_links.txt lists the build's external links, for a maintainer
+    with a network to check (.ci/check-external-links)."""
+    listed = [line for line in site_checks.EXTERNAL_LINKS.read_text(encoding="utf-8").splitlines()
+              if line and not line.startswith("#")]
+    built = site_checks.external_links(SITE)
+    problems = [f"not in external_links.txt: {u}" for u in built if u not in listed]
+    problems += [f"in external_links.txt, no longer in the book: {u}" for u in listed if u not in built]
+    if problems:
+        problems.append("rewrite the list: python tests/site/site_checks.py external")
+    report("tests/site/external_links.txt", problems)
+
+
+def test_checks_catch_a_bad_page(browser, tmp_path):
+    """The checks above fail on a page that has the problems: raw $…$ in a results
+    table, 1.6 MB of script, a link to a missing page and to a missing anchor."""
+    (tmp_path / "bad.html").write_text(
+        '<!doctype html><html><body><article class="bd-article"><h1 id="top">Bad</h1>'
+        "<table><tr><th>$c$</th><th>distance to $[s, s+1)$</th></tr><tr><td>1</td><td>2</td></tr></table>"
+        '<p>It costs $5 and $10.</p><a href="gone.html">x</a> <a href="bad.html#nowhere">y</a>'
+        '<a href="#top">z</a></article><script src="big.js"></script></body></html>',
+        encoding="utf-8",
+    )
+    (tmp_path / "big.js").write_text("/*" + "x" * 1_600_000 + "*/", encoding="utf-8")
+    with serve(tmp_path) as url:
+        visit = Visit(browser, url, "bad", DESKTOP)
+        try:
+            raw = site_checks.raw_dollar_math(text_pieces(visit))
+            weight = site_checks.weight_problems(visit.weights())
+        finally:
+            visit.close()
+    links = site_checks.broken_links(tmp_path)
+    assert raw == ["$c$", "$[s, s+1)$"], raw
+    assert len(weight) == 1 and "big.js" in weight[0], weight
+    assert len(links) == 2 and "no file gone.html" in links[0] and "#nowhere" in links[1], links
 
 
 def test_some_math_is_typeset(visits):
