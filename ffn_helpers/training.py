@@ -112,10 +112,18 @@ def _sync(device: torch.device) -> None:
 def _check_labels(labels: torch.Tensor, what: str = "labels") -> None:
     """Class-index labels must be one per example: (N, 1) would broadcast against (N,) predictions."""
     if labels.dim() != 1:
-        raise ValueError(
-            f"{what} must be a 1-D tensor of class indices, got shape {tuple(labels.shape)}; "
-            "flatten them with labels.view(-1)"
+        advice = (
+            "for one-hot labels pass labels.argmax(1)" if labels.dim() == 2 and labels.shape[1] > 1
+            else "flatten them with labels.view(-1)"
         )
+        raise ValueError(f"{what} must be a 1-D tensor of class indices, got shape {tuple(labels.shape)}; {advice}")
+
+
+def _class_indices(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Float labels shaped like the outputs (one-hot, or class probabilities) as their most likely class."""
+    if labels.is_floating_point() and labels.dim() == 2 and labels.shape == outputs.shape:
+        return labels.argmax(dim=1)
+    return labels
 
 
 def _check_output(outputs, labels: torch.Tensor) -> None:
@@ -132,11 +140,15 @@ def _check_output(outputs, labels: torch.Tensor) -> None:
             f"the model returned shape {tuple(outputs.shape)} for a batch of {labels.shape[0]} labels; "
             "a classifier must return (batch, classes) logits (did you forget to flatten the images?)"
         )
-    if labels.dtype == torch.int64 and int(labels.max()) >= outputs.shape[1]:
-        raise ValueError(
-            f"the model returns {outputs.shape[1]} scores per example but a label is {int(labels.max())}; "
-            "the output layer needs one unit per class"
-        )
+    if not labels.is_floating_point() and labels.dtype != torch.bool and labels.numel():
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0:
+            raise ValueError(f"a label is {low}; class indices must be 0 or more")
+        if high >= outputs.shape[1]:
+            raise ValueError(
+                f"the model returns {outputs.shape[1]} scores per example but a label is {high}; "
+                "the output layer needs one unit per class"
+            )
 
 
 def progress_default() -> bool:
@@ -215,17 +227,25 @@ def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000, device: Op
     model.eval()
     try:
         correct = torch.zeros((), dtype=torch.int64, device=device)
+        not_a_number = torch.zeros((), dtype=torch.int64, device=device)
         total = 0
         for x, y in batches:
             outputs = model(x)
             _check_output(outputs, y)
+            y = _class_indices(outputs, y)
             _check_labels(y)
             correct += (outputs.argmax(dim=1) == y).sum()
+            not_a_number += outputs.isnan().any(dim=1).sum()
             total += y.shape[0]
     finally:
         model.train(was_training)
     if total == 0:
         raise ValueError("data holds no examples")
+    if not_a_number.item():
+        raise ValueError(
+            f"the model returned NaN for {not_a_number.item()} of the {total} examples, so its accuracy "
+            "means nothing; its weights are probably NaN (train again with a lower learning rate)"
+        )
     return 100.0 * correct.item() / total
 
 
@@ -235,14 +255,19 @@ def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000, device: Op
 FINITE_CHECK_EVERY = 50
 
 
+#: The most iterations :func:`train` runs in one call (it keeps every loss: 4 bytes each).
+MAX_ITERATIONS = 10**8
+
+
 def _check_finite(losses: torch.Tensor, start: int, stop: int) -> None:
     """Stop at the first NaN or infinite loss among iterations start+1..stop, naming it."""
     bad = (~torch.isfinite(losses[start:stop])).nonzero()
     if bad.numel():
         it = start + int(bad[0]) + 1
         raise FloatingPointError(
-            f"the loss became {losses[it - 1].item()} at iteration {it}; lower the learning rate "
-            "or look for NaN or infinite values in the inputs"
+            f"the loss became {losses[it - 1].item()} at iteration {it}; training stopped at iteration {stop}, "
+            "so the weights may be NaN too (the History so far is the exception's .history); lower the "
+            "learning rate or look for NaN or infinite values in the inputs"
         )
 
 
@@ -275,7 +300,8 @@ def _check_test_data(model: nn.Module, data: Data, device: torch.device) -> None
         ) from exc
     finally:
         model.train(was_training)
-    _check_output(outputs, y.to(device))
+    y = _class_indices(outputs, y.to(device))
+    _check_output(outputs, y)
     _check_labels(y, "test_data's labels")
 
 
@@ -286,7 +312,7 @@ def train(
     *,
     iterations: int = 3000,
     batch_size: Optional[int] = None,
-    lr: float = 0.1,
+    lr: Optional[float] = None,
     optimizer: Optional[torch.optim.Optimizer] = None,
     scheduler=None,
     loss_fn: Optional[Callable] = None,
@@ -306,17 +332,21 @@ def train(
       in batches of ``batch_size`` (default 100).
     - ``test_data``: evaluated every ``eval_every`` iterations and at the end; with
       ``train_eval=True`` the training data is evaluated too.
-    - ``optimizer``: default ``SGD(model.parameters(), lr=lr)``; ``loss_fn``: default
-      ``nn.CrossEntropyLoss()``.
+    - ``optimizer``: default ``SGD(model.parameters(), lr=lr)`` with ``lr`` default 0.1
+      (give either ``lr`` or ``optimizer``); ``scheduler`` must be built on that optimizer;
+      ``loss_fn``: default ``nn.CrossEntropyLoss()``.
     - ``device``: default where the model is; the model and every batch are moved there.
     - ``seed``: also seeds torch's global generator (dropout, a DataLoader's shuffling);
       ``None`` leaves all randomness alone.
     - ``progress``: a tqdm bar; default on only in an interactive session (see
       :func:`progress_default`).
 
-    Mistakes fail fast: the test set is tried on the model before training starts, and
-    a NaN or infinite loss stops training (``FloatingPointError``) within
-    ``FINITE_CHECK_EVERY`` iterations, naming the iteration where it first appeared.
+    Mistakes fail fast: the arguments and the test set are checked before training
+    starts, and a NaN or infinite loss stops training (``FloatingPointError``) within
+    ``FINITE_CHECK_EVERY`` iterations, naming the iteration where it first appeared and
+    the one where training stopped. When training stops early (that error, or Ctrl-C),
+    the exception's ``history`` holds the :class:`History` so far and the model is put
+    back in the mode (train or eval) it was in.
     NumPy numbers (``np.int64``, ``np.float32``) are accepted wherever numbers are.
 
     Example:
@@ -328,17 +358,45 @@ def train(
     """
     _check_model(model)
     iterations = _positive_int("iterations", iterations)
+    if iterations > MAX_ITERATIONS:
+        raise ValueError(f"iterations must be at most {MAX_ITERATIONS:,}, got {iterations:,}")
     if eval_every is not None:
         eval_every = _positive_int("eval_every", eval_every)
-    lr = _learning_rate(lr)
+    if optimizer is not None and lr is not None:
+        raise ValueError(
+            "lr is only used by the default optimizer; set the learning rate on the optimizer you pass "
+            "(torch.optim.SGD(model.parameters(), lr=...)) and leave lr out"
+        )
+    lr = _learning_rate(0.1 if lr is None else lr)
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
         seed = int(seed)
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     if optimizer is not None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, not {type(optimizer).__name__}")
         _check_optimizer(optimizer, model)
+    if scheduler is not None:
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(
+                f"scheduler must be a learning-rate scheduler such as torch.optim.lr_scheduler.StepLR, "
+                f"not {type(scheduler).__name__}"
+            )
+        if optimizer is None or getattr(scheduler, "optimizer", optimizer) is not optimizer:
+            raise ValueError(
+                "the scheduler must be built on the optimizer that trains the model: pass that optimizer "
+                "as optimizer= too"
+            )
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, such as nn.CrossEntropyLoss(), not {type(loss_fn).__name__}")
+    penalty = getattr(model, "penalty", None)
+    if penalty is not None and not callable(penalty):
+        raise TypeError(
+            f"model.penalty is a {type(penalty).__name__}; train adds model.penalty() to the loss, so it "
+            "must be a method returning the penalty term"
+        )
     device = _model_device(model) if device is None else resolve_device(device)
     model.to(device)
     if test_data is not None:
@@ -368,8 +426,6 @@ def train(
 
     optimizer = optimizer if optimizer is not None else torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
-    penalty = getattr(model, "penalty", None)
-    penalty = penalty if callable(penalty) else None
     show = progress_default() if progress is None else bool(progress)
 
     history = History()
@@ -380,42 +436,52 @@ def train(
 
         steps = tqdm(steps, desc=type(model).__name__, leave=False)
 
+    was_training = model.training
     model.train()
     _sync(device)
     start = time.perf_counter()
     checked = 0  # iterations whose loss is known to be finite
-    for it in steps:
-        x, y = next(batches)
-        optimizer.zero_grad(set_to_none=True)
-        outputs = model(x)
-        if it == 1:
-            _check_output(outputs, y)
-        loss = loss_fn(outputs, y)
-        if penalty is not None:
-            loss = loss + penalty()
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        losses[it - 1] = loss.detach()
+    done = 0  # iterations whose loss is recorded
+    try:
+        for it in steps:
+            x, y = next(batches)
+            optimizer.zero_grad(set_to_none=True)
+            outputs = model(x)
+            if it == 1:
+                _check_output(outputs, y)
+            loss = loss_fn(outputs, y)
+            if penalty is not None:
+                loss = loss + penalty()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            losses[it - 1] = loss.detach()
+            done = it
 
-        evaluate = (eval_every is not None and it % eval_every == 0) or it == iterations
-        if evaluate or it % FINITE_CHECK_EVERY == 0:
-            _check_finite(losses, checked, it)
-            checked = it
-        if evaluate and (test_data is not None or train_eval):
-            _sync(device)
-            eval_start = time.perf_counter()
-            history.iterations.append(it)
-            if test_data is not None:
-                history.test_accuracies.append(accuracy(model, test_data, device=device))
-            if train_eval:
-                history.train_accuracies.append(accuracy(model, train_eval_data, device=device))
-            now = time.perf_counter()
-            history.eval_seconds += now - eval_start
-            history.elapsed.append(now - start)
-            if show:
-                steps.set_postfix(loss=f"{losses[it - 1].item():.3f}", acc=history.test_accuracies[-1:])
+            evaluate = (eval_every is not None and it % eval_every == 0) or it == iterations
+            if evaluate or it % FINITE_CHECK_EVERY == 0:
+                _check_finite(losses, checked, it)
+                checked = it
+            if evaluate and (test_data is not None or train_eval):
+                _sync(device)
+                eval_start = time.perf_counter()
+                history.iterations.append(it)
+                if test_data is not None:
+                    history.test_accuracies.append(accuracy(model, test_data, device=device))
+                if train_eval:
+                    history.train_accuracies.append(accuracy(model, train_eval_data, device=device))
+                now = time.perf_counter()
+                history.eval_seconds += now - eval_start
+                history.elapsed.append(now - start)
+                if show:
+                    steps.set_postfix(loss=f"{losses[it - 1].item():.3f}", acc=history.test_accuracies[-1:])
+    except BaseException as exc:  # a NaN loss, Ctrl-C, a bug in the model: keep what was learnt so far
+        model.train(was_training)
+        history.seconds = time.perf_counter() - start
+        history.losses = losses[:done].tolist()
+        exc.history = history
+        raise
     _sync(device)
     history.seconds = time.perf_counter() - start
     history.losses = losses.tolist()
