@@ -329,6 +329,40 @@ def test_checks_catch_a_bad_page(browser, tmp_path):
     assert len(links) == 2 and "no file gone.html" in links[0] and "#nowhere" in links[1], links
 
 
+def page_title(page: str) -> str:
+    """The page's first heading, as the built HTML writes it (without its ¶ link)."""
+    text = (SITE / f"{page}.html").read_text(encoding="utf-8")
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>|¶|#", "", heading).split()).replace("&amp;", "&")
+
+
+def test_pdf_has_every_chapter_in_order():
+    """The whole-book PDF (.ci/book_pdf.py): each page of _toc.yml starts a PDF page, in
+    order; as many images as the site has figure files; no raw TeX."""
+    figures = len([p for p in (SITE / "_images").glob("*") if p.suffix in (".png", ".jpg", ".svg")])
+    titles = [page_title(page) for page in PAGES]
+    report(site_checks.PDF_NAME, site_checks.pdf_problems(SITE / site_checks.PDF_NAME, titles, figures))
+
+
+def test_pdf_check_catches_a_bad_pdf(browser, tmp_path):
+    """The PDF check fails on a PDF that lacks a chapter, has its chapters out of order
+    and lacks a figure."""
+    page = browser.new_page()
+    try:
+        page.set_content(
+            '<h1>2. Second</h1><p style="break-after: page">text \\(x\\)</p><h1>1. First</h1><p>text</p>'
+        )
+        page.pdf(path=str(tmp_path / "bad.pdf"))
+    finally:
+        page.close()
+    problems = site_checks.pdf_problems(tmp_path / "bad.pdf", ["1. First", "2. Second", "3. Third"], 1)
+    assert any("'3. Third'" in p for p in problems), problems
+    assert any("out of order" in p for p in problems), problems
+    assert any("0 images" in p for p in problems), problems
+    assert any("raw TeX" in p for p in problems), problems
+    assert site_checks.pdf_problems(tmp_path / "none.pdf", ["1. First"], 0)[0].startswith("no PDF")
+
+
 def test_some_math_is_typeset(visits):
     """The check above is not vacuous: the home page's chapter map holds a formula."""
     visit = visits(PAGES[0])

@@ -59,6 +59,52 @@ def weight_problems(sizes: dict[str, int], limit: int = MAX_PAGE_BYTES) -> list[
     return [f"{total / 1e6:.2f} MB on a first visit (limit {limit / 1e6:.2f} MB); largest: {names}"]
 
 
+# -- the PDF ------------------------------------------------------------------------------
+
+PDF_NAME = "feedforward-networks-pytorch.pdf"  # in the site's root (.ci/book_pdf.py)
+
+
+def _poppler(tool: str, *args: str) -> str:
+    import shutil
+    import subprocess
+
+    if not shutil.which(tool):
+        raise RuntimeError(f"{tool} is missing: apt-get install poppler-utils")
+    return subprocess.run([tool, *args], check=True, capture_output=True, text=True).stdout
+
+
+def pdf_problems(pdf: Path, titles: list[str], min_images: int) -> list[str]:
+    """What is wrong with the book's PDF: missing, a chapter that does not start a page of
+    its own or comes out of order, fewer images than the site's figures, raw TeX."""
+    pdf = Path(pdf)
+    if not pdf.is_file():
+        return [f"no PDF at {pdf}: run `python .ci/book_pdf.py` after the site's build"]
+    pages = [page.strip() for page in _poppler("pdftotext", "-layout", str(pdf), "-").split("\f")]
+    problems = []
+    firsts = [" ".join(page.split()[:60]) for page in pages]  # a title may wrap
+    found = []
+    for title in titles:
+        where = [i for i, first in enumerate(firsts) if first.startswith(" ".join(title.split()))]
+        if not where:
+            problems.append(f"no page starts with the chapter {title!r}")
+        else:
+            found.append((where[0], title))
+    if [t for _, t in sorted(found)] != [t for t in titles if t in dict((t, 0) for _, t in found)]:
+        problems.append(f"chapters out of order: {[t for _, t in sorted(found)]}")
+    images = [line for line in _poppler("pdfimages", "-list", str(pdf)).splitlines()[2:] if line.strip()]
+    if len(images) < min_images:
+        problems.append(f"{len(images)} images in the PDF, fewer than the site's {min_images} figures")
+    if m := re.search(r"\\\(|\\\[|\$\$|\\begin\{", "\n".join(pages)):
+        problems.append(f"raw TeX in the PDF's text: {m.group()!r}")
+    return problems
+
+
+def pdf_pages(pdf: Path) -> int:
+    """The PDF's number of pages (pdfinfo)."""
+    info = _poppler("pdfinfo", str(pdf))
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
 # -- links --------------------------------------------------------------------------------
 
 
