@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Mapping, Optional, Sequence
 
 import matplotlib.pyplot as plt
 import torch
 
 from .training import History
+
+#: The most images :func:`show_digits` draws in one figure (each costs about 15 ms).
+MAX_DIGITS = 100
+
+
+def _class_numbers(values, what: str) -> list[int]:
+    """Labels or predictions as a list of ints: whole numbers only, one per image."""
+    if isinstance(values, torch.Tensor):
+        if values.dim() != 1:
+            raise ValueError(
+                f"{what} must hold one class per image, got shape {tuple(values.shape)}; "
+                "for a model's scores (logits) pass logits.argmax(1)"
+            )
+        values = values.tolist()
+    numbers_ = list(values)
+    for value in numbers_:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value):
+            raise ValueError(f"{what} must be whole numbers (class indices), got {value!r}")
+    return [int(value) for value in numbers_]
+
 
 _METRICS = {
     "test_accuracies": "test accuracy (%)",
@@ -30,8 +51,9 @@ def use_book_style(dpi: int = 80, *, retina: bool = True) -> None:
         >>> plt.rcParams["figure.dpi"], plt.rcParams["savefig.dpi"]
         (80.0, 160.0)
     """
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi <= 0:
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Integral) or dpi <= 0:
         raise ValueError(f"dpi must be a positive int, got {dpi!r}")
+    dpi = int(dpi)
     plt.rcParams.update(
         {
             "figure.dpi": dpi,
@@ -84,8 +106,9 @@ def plot_curves(
     """
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {sorted(_METRICS)}, got {metric!r}")
-    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth <= 0:
+    if isinstance(smooth, bool) or not isinstance(smooth, numbers.Integral) or smooth <= 0:
         raise ValueError(f"smooth must be a positive int, got {smooth!r}")
+    smooth = int(smooth)
     if not isinstance(histories, Mapping) or not histories:
         raise TypeError("histories must be a non-empty mapping from a label to a History")
     if ax is None:
@@ -93,17 +116,21 @@ def plot_curves(
     for label, history in histories.items():
         if not isinstance(history, History):
             raise TypeError(f"histories[{label!r}] is a {type(history).__name__}, not a History")
-        values = getattr(history, metric)
+        values = [float(v) for v in getattr(history, metric)]  # lists of tensors, or a tensor, too
         if not values:
             raise ValueError(f"run {label!r} has no {metric}")
         if metric == "losses":
+            if smooth > len(values):
+                raise ValueError(
+                    f"smooth={smooth} is more than the {len(values)} losses of run {label!r}; pass a smaller smooth"
+                )
             y = torch.tensor(values)
             n = len(y) // smooth * smooth
             y = y[:n].view(-1, smooth).mean(dim=1)
             x = torch.arange(1, len(y) + 1) * smooth
             ax.plot(x.tolist(), y.tolist(), label=str(label))
         else:
-            ax.plot(history.iterations, values, marker="o", markersize=3, label=str(label))
+            ax.plot([int(i) for i in history.iterations], values, marker="o", markersize=3, label=str(label))
     ax.set_xlabel("iteration")
     ax.set_ylabel(_METRICS[metric])
     ax.legend()
@@ -135,11 +162,20 @@ def show_digits(
     if images.dim() != 3:
         raise ValueError(f"images must have shape (N, 1, H, W) or (N, H, W), got {tuple(images.shape)}")
     n = images.shape[0]
-    if n == 0 or len(labels) != n or (predictions is not None and len(predictions) != n):
-        raise ValueError(f"need one label (and prediction) per image: {n} images, {len(labels)} labels")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols <= 0:
+    if n == 0:
+        raise ValueError("there are no images to show")
+    if n > MAX_DIGITS:
+        raise ValueError(f"show_digits draws at most {MAX_DIGITS} images, got {n}; pass a slice such as images[:64]")
+    labels = _class_numbers(labels, "labels")
+    if len(labels) != n:
+        raise ValueError(f"need one label per image: {n} images, {len(labels)} labels")
+    if predictions is not None:
+        predictions = _class_numbers(predictions, "predictions")
+        if len(predictions) != n:
+            raise ValueError(f"need one prediction per image: {n} images, {len(predictions)} predictions")
+    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols <= 0:
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
-    ncols = min(ncols, n)
+    ncols = min(int(ncols), n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.3 * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):

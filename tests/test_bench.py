@@ -153,7 +153,7 @@ def test_compare_repeats_alternating_and_counts_the_floor(monkeypatch):
     monkeypatch.setattr(bench, "mnist_tensors", lambda *a, **k: (x, y))
     for name in ("source_pipeline", "fast_path", "hand_path"):
         monkeypatch.setattr(bench, name, recorder(name))
-    monkeypatch.setattr(bench, "matmul_flops_per_second", lambda: 2e10)
+    monkeypatch.setattr(bench, "matmul_flops_per_second", lambda **kwargs: 2e10)
     result = bench.compare("nowhere", iterations=4, eval_every=2, repeat=2)
     assert calls == ["source_pipeline", "fast_path", "hand_path"] * 2
     assert len(result.source) == len(result.fast) == len(result.hand) == 2
@@ -215,7 +215,7 @@ def test_main_prints_the_ratio_last(monkeypatch, capsys):
     finally:
         torch.set_num_threads(threads)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert asked["repeat"] == 2 and "2 runs of each" in lines[0] and "1 threads" in lines[0]
+    assert asked["repeat"] == 2 and "2 runs of each" in lines[0] and "1 thread," in lines[0]
     assert lines[1:] == report_lines(result)
     assert lines[-1] == summary_line(result.source, result.fast)
 
