@@ -200,7 +200,8 @@ def visits(browser, base_url):
 def report(page: str, problems: list[str]) -> None:
     """Fail with one line per problem, under the page's name (no traceback: it says nothing)."""
     if problems:
-        pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
+        where = page if "." in Path(page).name or " " in page else f"{page}.html"
+        pytest.fail(f"{where}:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 def article_text(visit: Visit) -> str:
