@@ -82,7 +82,9 @@ def chromium() -> str:
 
 
 def build_single_page() -> Path:
-    cmd = ["jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going",
+    # jupyter-book from this Python's environment, activated or not (make calls .venv/bin/python)
+    tool = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(tool) if tool.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going",
            "--builder", "custom", "--custom-builder", "singlehtml"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     import yaml
