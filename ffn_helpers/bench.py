@@ -34,6 +34,7 @@ slow run.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -512,16 +513,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run(args)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # Whoever read our output has gone: send the rest to devnull, so exiting is quiet too.
+    except (BrokenPipeError, _OutputError) as exc:
+        if isinstance(exc, _OutputError):
+            print(f"error: cannot write the results to standard output ({exc.__cause__})", file=sys.stderr)
+        # Whoever read our output has gone, or it cannot be written: send the rest to
+        # devnull, so that exiting (which flushes stdout) is quiet too.
         try:
             stdout = sys.stdout.fileno()
             os.dup2(os.open(os.devnull, os.O_WRONLY), stdout)
-        except (OSError, ValueError):  # stdout is no real file (a test's capture)
+        except (OSError, ValueError, io.UnsupportedOperation):  # stdout is no real file (a test's capture)
             pass
-        return 1
-    except _OutputError as exc:
-        print(f"error: cannot write the results to standard output ({exc.__cause__})", file=sys.stderr)
         return 1
 
 
