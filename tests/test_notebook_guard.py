@@ -30,7 +30,7 @@ import re
 from pathlib import Path
 
 import pytest
-from prose_numbers import marked_keys, mismatches
+from prose_numbers import MARKED, marked_keys, mismatches
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.ipynb"))
 
@@ -134,7 +134,7 @@ def test_stored_notebook_is_sound(path):
 
 @pytest.fixture(scope="module")
 def chapter():
-    """A real chapter with glued floats, ignored cells and glue keys in its prose."""
+    """A real chapter with glued floats, ignored cells and marked numbers in its prose."""
     nb = _load(next(p for p in NOTEBOOKS if p.name.startswith("04_")))
     assert notebook_problems(nb) == []
     return nb
@@ -172,9 +172,9 @@ def test_guard_catches_a_stored_error(chapter):
 
 def test_guard_catches_an_unused_glue_key(chapter):
     nb = copy.deepcopy(chapter)
-    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and GLUE_ROLE.search(_source(c)))
-    name = GLUE_ROLE.search(_source(cell)).group(1).strip()
-    cell["source"] = GLUE_ROLE.sub("a number typed by hand", _source(cell))
+    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and MARKED.search(_source(c)))
+    name = MARKED.search(_source(cell)).group(1)
+    cell["source"] = MARKED.sub("a number typed by hand", _source(cell))
     assert notebook_problems(nb) != [] and all(name in p or "never used" in p for p in notebook_problems(nb))
     assert any(f"{name!r} is glued but never used" in p for p in notebook_problems(nb))
 
@@ -251,19 +251,18 @@ def test_intro_states_each_chapters_stored_run_time():
 # --------------------------------------------------------------------------- numbers in the prose
 
 
-def _mark_first_role(nb: dict, shown: str) -> tuple[str, str]:
-    """Turn the first {glue:text} role of a Markdown cell into a marker showing ``shown``."""
-    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and re.search(r"\{glue:text\}`[^`]+`", _source(c)))
-    role = re.search(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`", _source(cell))
-    key, fmt = role.group(1).strip(), role.group(2)
-    marker = f"<!--glue {key}{':' + fmt if fmt else ''}-->{shown}<!--/glue-->"
-    cell["source"] = _source(cell).replace(role.group(0), marker, 1)
-    return key, fmt
+def _show_in_first_marker(nb: dict, shown: str) -> tuple[str, str]:
+    """Make the first marked number of the chapter show ``shown`` instead of the run's."""
+    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and MARKED.search(_source(c)))
+    m = MARKED.search(_source(cell))
+    head = m.group(0)[: m.start(3) - m.start(0)]
+    cell["source"] = _source(cell).replace(m.group(0), f"{head}{shown}<!--/glue-->", 1)
+    return m.group(1), m.group(2)
 
 
 def test_guard_catches_a_number_the_run_did_not_give(chapter):
     nb = copy.deepcopy(chapter)
-    key, _ = _mark_first_role(nb, "12345")
+    key, _ = _show_in_first_marker(nb, "12345")
     assert any(f"shows '12345' for {key!r}" in p for p in notebook_problems(nb))
 
 
@@ -271,12 +270,23 @@ def test_fill_writes_the_runs_number_into_the_prose(chapter):
     import prose_numbers
 
     nb = copy.deepcopy(chapter)
-    key, fmt = _mark_first_role(nb, "?")
+    key, fmt = _show_in_first_marker(nb, "?")
+    assert notebook_problems(nb) != []
     assert prose_numbers.fill(nb) == 1
     assert notebook_problems(nb) == []
     expected = prose_numbers.render(prose_numbers.glued_values(nb)[key], fmt)
     assert f"-->{expected}<!--/glue-->" in "".join(_source(c) for c in nb["cells"])
-    assert prose_numbers.fill(nb) == 0      # a second fill changes nothing
+    assert prose_numbers.fill(nb) == 0  # a second fill changes nothing
+
+
+def test_guard_still_reads_glue_roles(chapter):
+    """A {glue:text} role (shown raw in JupyterLab, so no longer used) is still checked."""
+    nb = copy.deepcopy(chapter)
+    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and MARKED.search(_source(c)))
+    m = MARKED.search(_source(cell))
+    role = "{glue:text}`" + m.group(1) + (":" + m.group(2) if m.group(2) else "") + "`"
+    cell["source"] = _source(cell).replace(m.group(0), role, 1)
+    assert notebook_problems(nb) == []
 
 
 def test_guard_catches_a_marker_for_a_value_never_glued(chapter):
