@@ -266,3 +266,14 @@ def test_ctrl_c_keeps_the_partial_history_and_the_model_mode():
         fh.train(model, (x, y), (x, y), iterations=100, batch_size=50, eval_every=10, progress=False)
     assert info.value.history.iterations == [10, 20] and len(info.value.history.losses) == 24
     assert not model.training
+
+
+def test_a_scheduler_built_on_the_given_optimizer_still_works():
+    # Chapter 11's pattern: optimizer and one-cycle schedule passed together, no lr.
+    x, y = data()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=8, cycle_momentum=False)
+    history = fh.train(model, (x, y), (x, y), iterations=8, batch_size=50, optimizer=optimizer,
+                       scheduler=schedule, eval_every=None, seed=0, progress=False)
+    assert history.iterations == [8] and schedule.last_epoch == 8
