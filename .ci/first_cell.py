@@ -28,13 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = '''\
 # In Colab or any fresh environment, install the book's helpers first.
 import importlib.util, subprocess, sys
+
 REPO = "{url}"  # or your fork's URL
 if importlib.util.find_spec("ffn_helpers") is None:
     pip = [sys.executable, "-m", "pip", "install", "-q", "git+" + REPO]
     if subprocess.run(pip).returncode != 0:
-        raise SystemExit(f"Could not install ffn_helpers from {{REPO}} (offline, or a "
-                         "fork?). Set REPO to your fork's URL, or clone the book, run "
-                         "`pip install -e .` in it and restart the kernel.")'''
+        raise SystemExit(
+            f"Could not install ffn_helpers from {{REPO}} (offline, or a "
+            "fork?). Set REPO to your fork's URL, or clone the book, run "
+            "`pip install -e .` in it and restart the kernel."
+        )'''
+# (as `ruff format --line-length 88` writes it, so that formatting the notebooks keeps it)
 
 
 def repository_url(config: Path = ROOT / "_config.yml") -> str:
