@@ -282,6 +282,15 @@ def test_no_raw_dollar_math(visits, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_no_raw_markdown(visits, page):
+    """`code`, *emphasis* left as typed: e.g. a line of a Markdown cell that starts with an
+    HTML comment (a <!--glue--> marker) is raw HTML to CommonMark, markup and all."""
+    raw = site_checks.raw_markdown(text_pieces(visits(page)))
+    report(page, [f"Markdown shown as typed: {m!r}" for m in raw[:5]]
+           + ([f"... {len(raw) - 5} more"] if len(raw) > 5 else []))
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_first_visit_weight(visits, page):
     """Every request of a first visit (empty cache), added up, uncompressed."""
     report(page, site_checks.weight_problems(visits(page).weights()))
@@ -312,7 +321,8 @@ def test_checks_catch_a_bad_page(browser, tmp_path):
     (tmp_path / "bad.html").write_text(
         '<!doctype html><html><body><article class="bd-article"><h1 id="top">Bad</h1>'
         "<table><tr><th>$c$</th><th>distance to $[s, s+1)$</th></tr><tr><td>1</td><td>2</td></tr></table>"
-        '<p>It costs $5 and $10.</p><a href="gone.html">x</a> <a href="bad.html#nowhere">y</a>'
+        '<p>It costs $5 and $10, 2 * 3 * 4.</p><!--glue k-->276<!--/glue--> *wrong* ones, `fh.train`'
+        '<a href="gone.html">x</a> <a href="bad.html#nowhere">y</a>'
         '<a href="#top">z</a></article><script src="big.js"></script></body></html>',
         encoding="utf-8",
     )
@@ -321,11 +331,13 @@ def test_checks_catch_a_bad_page(browser, tmp_path):
         visit = Visit(browser, url, "bad", DESKTOP)
         try:
             raw = site_checks.raw_dollar_math(text_pieces(visit))
+            markdown = site_checks.raw_markdown(text_pieces(visit))
             weight = site_checks.weight_problems(visit.weights())
         finally:
             visit.close()
     links = site_checks.broken_links(tmp_path)
     assert raw == ["$c$", "$[s, s+1)$"], raw
+    assert markdown == ["*wrong*", "`fh.train`"], markdown
     assert len(weight) == 1 and "big.js" in weight[0], weight
     assert len(links) == 2 and "no file gone.html" in links[0] and "#nowhere" in links[1], links
 

@@ -40,6 +40,24 @@ def raw_dollar_math(text: str) -> list[str]:
     return [m.group(0) for m in RAW_DOLLAR_MATH.finditer(text)]
 
 
+# Markdown that was never rendered: `code`, *emphasis* or **bold** left as typed (e.g. on
+# a line that CommonMark took for raw HTML because it starts with an HTML comment).
+RAW_MARKDOWN = re.compile(r"`[^`\n]{1,80}`|(?<![\w*])\*{1,2}[^\s*][^*\n]{0,80}?(?<=\S)\*{1,2}(?![\w*])")
+
+
+def raw_markdown(text: str) -> list[str]:
+    """The Markdown code spans and emphasis left unrendered in a page's text.
+
+    >>> raw_markdown("276 *wrong* ones; autograd with `fh.train` takes")
+    ['*wrong*', '`fh.train`']
+    >>> raw_markdown("2 * 3 * 4 and a*b*c")
+    []
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected the page's text as str, got {type(text).__name__}")
+    return [m.group(0) for m in RAW_MARKDOWN.finditer(text)]
+
+
 def weight_problems(sizes: dict[str, int], limit: int = MAX_PAGE_BYTES) -> list[str]:
     """One line if a first visit's requests add up to more than ``limit`` bytes, naming
     the largest ones.

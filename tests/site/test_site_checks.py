@@ -26,6 +26,12 @@ def test_raw_dollar_math_needs_text():
         site_checks.raw_dollar_math(None)
 
 
+def test_raw_markdown_found_on_a_line_taken_for_html():
+    text = "276 *wrong* ones: it has learned\n× the floor; autograd with `fh.train` takes"
+    assert site_checks.raw_markdown(text) == ["*wrong*", "`fh.train`"]
+    assert site_checks.raw_markdown("2 * 3 * 4, a*b, wrong ones, fh.train") == []
+
+
 def test_weight_over_the_limit_names_the_largest_request():
     sizes = {"http://x/_static/scripts/fontawesome.js": 1_489_000, "http://x/page.html": 200_000}
     [problem] = site_checks.weight_problems(sizes)
