@@ -75,13 +75,25 @@ def marked_keys(text: str) -> list[str]:
     return [m.group(1) for m in MARKED.finditer(text)]
 
 
+#: A Markdown line that begins with an HTML comment opens an HTML block (CommonMark): the
+#: rest of the line is shown as typed, Markdown and all, and the paragraph is cut in two.
+LINE_START = re.compile(r"^[ \t]*<!--glue", re.M)
+
+
 def mismatches(nb: dict) -> list[str]:
-    """Every marked number whose text differs from the stored run, as readable lines."""
+    """Every marked number whose text differs from the stored run, as readable lines.
+
+    Also every line that begins with a marker: put a word of the sentence before it.
+    """
     values = glued_values(nb)
     problems = []
     for i, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "markdown":
             continue
+        for m in LINE_START.finditer(_source(cell)):
+            line = _source(cell)[m.start():].split("\n", 1)[0]
+            problems.append(f"cell {i}: a line begins with a marker, which Markdown shows as raw "
+                            f"HTML; put a word before it: {line[:60]!r}")
         for m in MARKED.finditer(_source(cell)):
             key, fmt, shown = m.group(1), m.group(2), m.group(3)
             if key not in values:

@@ -279,6 +279,14 @@ def test_fill_writes_the_runs_number_into_the_prose(chapter):
     assert prose_numbers.fill(nb) == 0  # a second fill changes nothing
 
 
+def test_guard_catches_a_line_that_begins_with_a_marker(chapter):
+    nb = copy.deepcopy(chapter)
+    cell = _first(nb, lambda c: c["cell_type"] == "markdown" and MARKED.search(_source(c)))
+    m = MARKED.search(_source(cell))
+    cell["source"] = _source(cell).replace(m.group(0), "\n  " + m.group(0), 1)
+    assert any("a line begins with a marker" in p for p in notebook_problems(nb))
+
+
 def test_guard_still_reads_glue_roles(chapter):
     """A {glue:text} role (shown raw in JupyterLab, so no longer used) is still checked."""
     nb = copy.deepcopy(chapter)
