@@ -6,6 +6,26 @@ recipe and evaluation), ``plotting`` (shared figures), ``devices`` (devices and 
 the book's prose). The models a chapter teaches live in that chapter.
 """
 
+import os
+import signal
+import sys
+
+
+def _quiet_ctrl_c_while_importing() -> None:
+    """``python -m ffn_helpers.bench``: Ctrl-C while torch is still loading exits quietly.
+
+    Importing the package takes a second or two; a Ctrl-C then would print a traceback
+    from deep inside torch. For the benchmark command only, it ends the process with
+    status 130, as a Ctrl-C during the runs does; :func:`ffn_helpers.bench.main` puts
+    Python's own handler back once everything is imported.
+    """
+    argv = list(getattr(sys, "orig_argv", []))
+    if "-m" in argv[:-1] and argv[argv.index("-m") + 1] == "ffn_helpers.bench":
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
+_quiet_ctrl_c_while_importing()
+
 from .data import MNISTUnavailableError, check_mnist, ensure_mnist, load_mnist, mnist_tensors
 from .devices import get_device, machine_summary, resolve_device, set_seed
 from .models import feedforward

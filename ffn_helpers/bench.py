@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
 import statistics
 import sys
 import time
@@ -505,6 +506,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         source pipeline 8.3 s, fast path 0.7 s, speed-up 11.9x (medians of 3 runs)
         0
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # see ffn_helpers/__init__.py
     try:
         args = parse_args(argv)
         if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to print the results

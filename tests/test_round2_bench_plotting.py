@@ -168,3 +168,44 @@ def test_smooth_larger_than_the_losses_is_refused():
 def test_show_digits_refuses_what_it_cannot_title(images, labels, predictions, match):
     with pytest.raises(ValueError, match=match):
         fh.show_digits(images, labels, predictions)
+
+
+def test_ctrl_c_while_the_bench_is_still_importing_exits_quietly():
+    """`python -m ffn_helpers.bench`, Ctrl-C during the imports: status 130, no traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "sys.orig_argv[:] = [sys.executable, '-m', 'ffn_helpers.bench', '--quick']\n"
+        "import ffn_helpers\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"  # as if Ctrl-C came while importing
+        "import time; time.sleep(5)\n"
+        "print('still running')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr and "still running" not in done.stdout
+
+
+def test_the_bench_puts_pythons_ctrl_c_handler_back(monkeypatch):
+    import signal
+
+    monkeypatch.setattr(bench, "_run", lambda args: 0)
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        assert bench.main(["--quick"]) == 0
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_importing_the_helpers_elsewhere_leaves_ctrl_c_alone():
+    import signal
+    import subprocess
+    import sys
+
+    code = "import signal, ffn_helpers; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr
