@@ -13,7 +13,10 @@ Listed in ``_config.yml`` under ``sphinx.local_extensions``. It
 - writes each ``<script>`` once: under Jupyter Book 1, sphinx-thebe's configuration
   script is registered twice, and its second ``const THEBE_JS_URL`` throws
   "Identifier 'THEBE_JS_URL' has already been declared" on every page;
-- titles the home page with the book's title alone, not "title — title".
+- titles the home page with the book's title alone, not "title — title";
+- adds ``static/book-reading.js`` and ``.css`` to every page: a line above each table or
+  formula wider than the screen says it scrolls sideways, and each figure opens its
+  full-size image on a tap.
 """
 
 from __future__ import annotations
@@ -64,11 +67,14 @@ def node_executable() -> str | None:
 
 def use_local_mathjax(app: Sphinx, config: Config) -> None:
     config.html_css_files = [*config.html_css_files, "book-icons.css"]  # typeset_math_on_build
+    # Every page: scroll cues for wide tables and formulas, figures that open full size.
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
+    config.html_css_files = [*config.html_css_files, "book-reading.css"]
+    config.html_js_files = [*config.html_js_files, ("book-reading.js", {"defer": "defer"})]
     app.book_node = node_executable()  # type: ignore[attr-defined]
     if app.book_node:
         # The math is typeset when the build ends (typeset_math_on_build below); pages
         # get a small stylesheet and no MathJax script.
-        config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
         config.html_css_files = [*config.html_css_files, "book-math.css"]
     else:
         logger.info("book_site: no Node.js, so MathJax typesets the math in the browser")

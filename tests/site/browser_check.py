@@ -493,3 +493,86 @@ def test_home_page_title_once(visits):
     parts = [p.strip() for p in re.split(r"\s[—|-]\s", title)]
     doubled = len(parts) != len(set(parts))
     report(PAGES[0], [f"doubled title in the browser tab: {title!r}"] if doubled else [])
+
+
+# -- a phone's screen ----------------------------------------------------------------------
+
+PHONE_PROBLEMS = """() => {
+    // Tables, displayed formulas and figures in the article, read at a phone's width:
+    // each must fit the screen, or scroll sideways in its own box under a visible cue
+    // (book/_ext/static/book-reading.js); each figure opens its full-size image on a tap.
+    const article = document.querySelector('article.bd-article');
+    const edge = Math.min(document.documentElement.clientWidth,
+                          article.getBoundingClientRect().right);
+    const problems = [];
+    const name = el => el.tagName.toLowerCase() + ' "' +
+        (el.innerText || el.getAttribute('alt') || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
+    article.querySelectorAll('table, mjx-container[display="true"], img').forEach(el => {
+        const box = el.closest('.pst-scrollable-table-container') || el;
+        const r = box.getBoundingClientRect();
+        if (r.width === 0) return;  // hidden (a collapsed cell)
+        if (r.right > edge + 1) {
+            problems.push(name(el) + ' is cut at the edge of the screen (' + Math.round(r.width) + ' px wide)');
+        } else if (box.scrollWidth > box.clientWidth + 1) {
+            const cue = (box.closest('div.math') || box).previousElementSibling;
+            if (!cue || !cue.classList.contains('book-scroll-cue') || cue.offsetHeight === 0)
+                problems.push(name(el) + ' scrolls sideways (' + box.scrollWidth + ' px in ' +
+                              box.clientWidth + ') with no cue that it does');
+        }
+        if (el.tagName === 'IMG' && el.closest('.cell_output') && !el.closest('a[href]'))
+            problems.push(name(el) + ': a tap does not open the full-size figure');
+    });
+    return problems;
+}"""
+
+
+def phone_problems(browser, base_url: str, page: str) -> list[str]:
+    visit = Visit(browser, base_url, page, PHONE)
+    try:
+        visit.page.wait_for_load_state("load")
+        problems = visit.page.evaluate(PHONE_PROBLEMS)
+        for link in visit.page.locator("article.bd-article .cell_output a.book-zoom").all():
+            href = link.get_attribute("href") or ""
+            if not (SITE / page).parent.joinpath(href).resolve().is_file():
+                problems.append(f"a figure links to {href}, which is not in the site")
+        return problems
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_fits_a_phone(browser, base_url, page):
+    """At 390 px, nothing is cut off at the screen's edge; what scrolls says so; figures
+    open full size on a tap."""
+    report(page, phone_problems(browser, base_url, page))
+
+
+def test_phone_check_catches_a_bad_page(browser, tmp_path):
+    """The phone check fails on a page without the book's script: a wide table that
+    scrolls with no cue, a figure wider than the screen, a figure that is not a link."""
+    (tmp_path / "bad.html").write_text(
+        '<!doctype html><html><head><meta name="viewport" content="width=device-width">'
+        '</head><body><article class="bd-article">'
+        '<div class="pst-scrollable-table-container" style="overflow-x:auto">'
+        '<table style="width:700px"><tr><td>wide results</td></tr></table></div>'
+        '<div class="cell_output"><img alt="too wide" src="x.png" style="width:600px;height:10px">'
+        '<img alt="small" src="x.png" style="width:100px;height:10px"></div>'
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    (tmp_path / "x.png").write_bytes(  # a 1x1 PNG
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+        )
+    )
+    with serve(tmp_path) as url:
+        visit = Visit(browser, url, "bad", PHONE)
+        try:
+            problems = visit.page.evaluate(PHONE_PROBLEMS)
+        finally:
+            visit.close()
+    assert len(problems) == 4, problems
+    assert "no cue" in problems[0] and "wide results" in problems[0], problems
+    assert "cut at the edge" in problems[1] and "too wide" in problems[1], problems
+    assert all("a tap does not open" in p for p in problems[2:]), problems
