@@ -1,5 +1,7 @@
 """Checks of the built site that need no browser: raw dollar math in a page's text, the
-weight of a first visit, internal links and anchors, the list of external links, the PDF.
+weight of a first visit, internal links and anchors, the list of external links, the PDF;
+and ``serve``, the local web server that the browser test and ``.ci/book_pdf.py`` read the
+built site through.
 
 Used by ``browser_check.py`` (on the real build, in Chromium) and unit-tested on small bad
 pages by ``test_site_checks.py``. As a command, it checks a build's links:
@@ -10,10 +12,14 @@ pages by ``test_site_checks.py``. As a command, it checks a build's links:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import html.parser
+import http.server
 import posixpath
 import re
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -25,6 +31,24 @@ MAX_PAGE_BYTES = 1_500_000  # a first visit, uncompressed, every request counted
 # $…$ that MathJax was never given: a dollar, text without a dollar or a line break,
 # a dollar; not a price ("$5 and $10"): the closing dollar is not followed by a digit.
 RAW_DOLLAR_MATH = re.compile(r"(?<![\w$\\])\$(?=\S)([^$\n]{1,200}?)(?<=\S)\$(?![\w$])")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1 (uncompressed); yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def raw_dollar_math(text: str) -> list[str]:
