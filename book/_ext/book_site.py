@@ -14,6 +14,7 @@ Listed in ``_config.yml`` under ``sphinx.local_extensions``. It
   script is registered twice, and its second ``const THEBE_JS_URL`` throws
   "Identifier 'THEBE_JS_URL' has already been declared" on every page;
 - titles the home page with the book's title alone, not "title — title";
+- numbers figures per chapter ("Fig. 6.2"), as exercises are numbered;
 - adds ``static/book-reading.js`` and ``.css`` to every page: a line above each table or
   formula wider than the screen says it scrolls sideways, and each figure opens its
   full-size image on a tap.
@@ -247,9 +248,28 @@ def add_templates(app: Sphinx, config: Config) -> None:
     config.templates_path = [*config.templates_path, str(Path(__file__).parent / "templates")]
 
 
+CHAPTER_FILE = re.compile(r"(?:^|/)(\d+)([a-z]?)_[^/]*$")  # notebooks/06b_… -> "6b"
+
+
+def number_figures_per_chapter(app: Sphinx, env) -> list[str]:
+    """Number figures, tables and listings per chapter, as exercises are: "Fig. 6.1",
+    "Fig. 6.2", … in chapter 6 (Sphinx numbers them across the whole book). The chapter's
+    number comes from its file name; other pages number from 1 alone."""
+    for docname, by_type in env.toc_fignumbers.items():
+        match = CHAPTER_FILE.search(docname)
+        chapter = (str(int(match.group(1))) + match.group(2),) if match else ()
+        for numbers in by_type.values():
+            in_order = sorted(numbers, key=lambda ident: numbers[ident])
+            for k, ident in enumerate(in_order, start=1):
+                numbers[ident] = (*chapter, k)
+    return []
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", use_local_mathjax)
     app.connect("html-page-context", write_each_script_once, priority=900)  # after sphinx-thebe
     app.connect("config-inited", add_templates)
     app.connect("build-finished", typeset_math_on_build)
+    # after Sphinx's own numbering (TocTreeCollector, priority 500)
+    app.connect("env-get-updated", number_figures_per_chapter, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

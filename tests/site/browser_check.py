@@ -223,6 +223,13 @@ def text_pieces(visit: Visit) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_figures_numbered_per_chapter(page):
+    """Figures are numbered per chapter (book/_ext/book_site.py), as exercises are."""
+    html_text = (SITE / f"{page}.html").read_text(encoding="utf-8")
+    report(page, site_checks.figure_number_problems(html_text, page))
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_toc_page_was_built(page):
     report(page, [] if (SITE / f"{page}.html").is_file() else [f"in _toc.yml but not in {SITE}"])
 

@@ -51,6 +51,23 @@ def serve(directory: Path):
         server.server_close()
 
 
+FIGURE_NUMBER = re.compile(r'class="caption-number">Fig\. ([\w.]+)\s*<')
+CHAPTER_FILE = re.compile(r"(?:^|/)(\d+)([a-z]?)_[^/]*$")
+
+
+def figure_number_problems(page_html: str, page: str) -> list[str]:
+    """Figures numbered per chapter, as exercises are: "Fig. 6.1", "Fig. 6.2", … on the
+    page of chapter 6 (``notebooks/06_….html``); 1, 2, … on a page that is no chapter."""
+    match = CHAPTER_FILE.search(page)
+    prefix = f"{int(match.group(1))}{match.group(2)}." if match else ""
+    found = FIGURE_NUMBER.findall(page_html)
+    return [
+        f"figure {k} is numbered Fig. {number}, not Fig. {prefix}{k}"
+        for k, number in enumerate(found, start=1)
+        if number != f"{prefix}{k}"
+    ]
+
+
 def raw_dollar_math(text: str) -> list[str]:
     """The ``$…$`` spans left in a page's rendered text (typeset math leaves none).
 

@@ -57,3 +57,17 @@ def test_broken_links_and_anchors(tmp_path):
     assert "no file _images/fig.png" in problems[2]
     assert "leaves the site" in problems[3]
     assert site_checks.external_links(tmp_path) == ["https://e.org"]
+
+
+def test_figures_numbered_across_the_book_are_found():
+    page = '<span class="caption-number">Fig. 4 </span>x<span class="caption-number">Fig. 5 </span>'
+    assert site_checks.figure_number_problems(page, "notebooks/04_logistic_regression.html") == [
+        "figure 1 is numbered Fig. 4, not Fig. 4.1",
+        "figure 2 is numbered Fig. 5, not Fig. 4.2",
+    ]
+
+
+def test_figures_numbered_per_chapter_pass():
+    page = '<span class="caption-number">Fig. 6b.1 </span><span class="caption-number">Fig. 6b.2 </span>'
+    assert site_checks.figure_number_problems(page, "notebooks/06b_width_depth_data.html") == []
+    assert site_checks.figure_number_problems('<span class="caption-number">Fig. 1 </span>', "book/intro") == []
