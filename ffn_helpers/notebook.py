@@ -6,7 +6,11 @@ from typing import Any
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
-    """Store ``value`` under ``name`` for the book's prose (``{glue:text}`name```).
+    """Store ``value`` under ``name`` for the book's prose.
+
+    A chapter's Markdown shows it between two markers, ``<!--glue name:fmt-->…<!--/glue-->``,
+    which ``tests/prose_numbers.py`` fills from the stored run (so the number reads the
+    same on the site, in JupyterLab and in Colab).
 
     Uses ``myst_nb.glue`` when MyST-NB is installed (it is with requirements.txt); in a
     bare environment such as Colab the call does nothing, so notebooks run anywhere.
