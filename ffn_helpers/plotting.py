@@ -48,8 +48,8 @@ def use_book_style(dpi: int = 80, *, retina: bool = True) -> None:
 
     Example:
         >>> use_book_style()
-        >>> plt.rcParams["figure.dpi"], plt.rcParams["savefig.dpi"]
-        (80.0, 160.0)
+        >>> [plt.rcParams[key] for key in ("figure.dpi", "savefig.dpi", "font.size")]
+        [80.0, 160.0, 11.0]
     """
     if isinstance(dpi, bool) or not isinstance(dpi, numbers.Integral) or dpi <= 0:
         raise ValueError(f"dpi must be a positive int, got {dpi!r}")
@@ -59,6 +59,9 @@ def use_book_style(dpi: int = 80, *, retina: bool = True) -> None:
             "figure.dpi": dpi,
             "savefig.dpi": 2 * dpi if retina else dpi,
             "figure.figsize": (6.0, 3.6),
+            # 11 pt rather than matplotlib's 10: a figure shrunk to a phone's width
+            # keeps its tick labels and legends legible
+            "font.size": 11,
             "axes.grid": True,
             "grid.alpha": 0.3,
         }

@@ -54,6 +54,7 @@ def test_book_style_and_glue_arguments():
     use_book_style(72)
     assert plt.rcParams["figure.dpi"] == 72
     assert plt.rcParams["savefig.dpi"] == 144  # files are written sharp too
+    assert plt.rcParams["font.size"] == 11  # legible when a figure shrinks to a phone
     use_book_style(72, retina=False)
     assert plt.rcParams["savefig.dpi"] == 72
     with pytest.raises(ValueError):
